@@ -1,0 +1,57 @@
+/**
+ * `winpe <subcommand> [args...]`: thin command-line faces over the library.
+ * Each subcommand module exports `run(args): Promise<number>` (the exit code) and prints one clear line on error.
+ */
+
+const SUBCOMMANDS: Record<string, { module: string; summary: string }> = {
+  bcd: { module: "./bcd", summary: "edit a BCD store with bcdedit's syntax (/store, /enum, /set, /deletevalue, ...)" },
+  copype: { module: "./copype", summary: "make a WinPE working folder: copype <amd64|arm64> <dir> [--synthetic]" },
+  makemedia: { module: "./makemedia", summary: "make a bootable ISO: makemedia /iso [/f] <dir> <file.iso>" },
+  boot: { module: "./boot", summary: "boot an ISO in QEMU and wait for the marker: boot <file.iso> --arch <amd64|arm64>" },
+  build: { module: "./build", summary: "build a .sln/.vcxproj with the open toolchain" },
+  plan: { module: "./plan", summary: "print the commands a stack would run: plan --stack <name> [--action up|destroy]" },
+};
+
+function usage(): string {
+  const lines = ["usage: winpe <subcommand> [args...]", ""];
+  for (const [name, s] of Object.entries(SUBCOMMANDS)) lines.push(`  ${name.padEnd(10)} ${s.summary}`);
+  return lines.join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === "--help" || sub === "-h" || sub === "help") {
+    console.log(usage());
+    return sub ? 0 : 2;
+  }
+  const entry = SUBCOMMANDS[sub];
+  if (!entry) {
+    console.error(`winpe: unknown subcommand '${sub}'\n${usage()}`);
+    return 2;
+  }
+  let mod: { run: (args: string[]) => Promise<number> };
+  try {
+    mod = require(entry.module);
+  } catch (e) {
+    console.error(`winpe ${sub}: not available in this build (${(e as Error).message.split("\n")[0]})`);
+    return 2;
+  }
+  try {
+    return await mod.run(rest);
+  } catch (e) {
+    console.error(`winpe ${sub}: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(`winpe: ${(e as Error).message}`);
+      process.exitCode = 1;
+    },
+  );
+}
