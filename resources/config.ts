@@ -1,0 +1,225 @@
+/**
+ * The stack-config schema (zod): one place that says what a stack may set, with defaults, and errors that name
+ * the config key (`winpe-lab:iso.path`). `index.ts` reads the stack config through {@link parseStackConfig}.
+ */
+import * as path from "node:path";
+import { z } from "zod";
+
+export const CONFIG_NAMESPACE = "winpe-lab";
+
+/** A path as the stack's toolchain sees it: Windows-style for adk (`D:\WinPE_amd64`), POSIX for open. */
+const pathString = z
+  .string()
+  .min(1, "must not be empty")
+  .refine((s) => !s.includes("\0"), "must not contain NUL");
+
+const ipv4 = z
+  .string()
+  .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, "must be an IPv4 address like 192.168.0.10");
+
+/** KDNET key: four dot-separated words of letters and digits, as bcdedit prints them (e.g. `5.5.5.5`). */
+const kdnetKey = z
+  .string()
+  .regex(/^[0-9a-zA-Z]+(\.[0-9a-zA-Z]+){3}$/, "must be four dot-separated words of letters and digits, e.g. 1.2.3.4");
+
+export const BcdConfigSchema = z
+  .object({
+    /**
+     * Which BCD stores of the media to change: `efi` (`media/EFI/Microsoft/Boot/BCD`), `bios`
+     * (`media/Boot/BCD`, amd64 only) or `both`.
+     * @default "efi"
+     */
+    stores: z.enum(["efi", "bios", "both"]).default("efi"),
+    /** The BCD object to change: `{default}` or a GUID. @default "{default}" */
+    object: z.string().default("{default}"),
+    /** Load test-signed drivers. @default true */
+    testsigning: z.boolean().default(true),
+    /** Disable driver signature checks. @default false */
+    nointegritychecks: z.boolean().default(false),
+    /** Kernel debugging of the loaded OS. @default false */
+    debug: z.boolean().default(false),
+    /** Boot debugging (boot manager / loader). @default false */
+    bootdebug: z.boolean().default(false),
+  })
+  .strict();
+
+export const KdnetConfigSchema = z
+  .object({
+    /** The debugger host's IPv4 address. @example "192.168.0.10" */
+    hostIp: ipv4,
+    /** UDP port on the host, 49152-65535. @default 50005 */
+    port: z.number().int().min(49152, "must be at least 49152 (KDNET uses dynamic ports)").max(65535).default(50005),
+    /** The KDNET key (a secret: set it with `pulumi config set --secret`). @example "5.5.5.5" */
+    key: kdnetKey,
+  })
+  .strict();
+
+export const StackConfigSchema = z
+  .object({
+    /**
+     * Which tools do the work: `adk` (Windows: MSBuild/WDK, DISM, MakeWinPEMedia, Hyper-V) or `open`
+     * (Debian: clang/lld, wimlib, xorriso, QEMU).
+     */
+    toolchain: z.enum(["adk", "open"]),
+    /** WinPE architecture. */
+    arch: z.enum(["amd64", "arm64"]),
+    /**
+     * The WinPE working folder made by copype (`media/`, `fwfiles/`, `mount/`).
+     * @example "D:\\WinPE_amd64"
+     */
+    workspace: pathString,
+    /**
+     * open toolchain only: make the working folder with `winpe copype --synthetic` when it does not exist.
+     * @default false
+     */
+    synthesizeWorkspace: z.boolean().default(false),
+    /** The driver project: a `.sln` or `.vcxproj`, relative to the project root or absolute. */
+    project: pathString.refine((p) => /\.(sln|vcxproj)$/i.test(p), "must end in .sln or .vcxproj"),
+    /** Build configuration. @default "Debug" */
+    configuration: z.enum(["Debug", "Release"]).default("Debug"),
+    /** Where the built binaries go. @default "<workspace>/build" */
+    buildDir: pathString.optional(),
+    /** Sign drivers with a self-signed test certificate (x64 drivers load on testsigning media only when signed). @default true */
+    signing: z.boolean().default(true),
+    /**
+     * Folder inside the image that receives the built binaries (the workflow's `\Windows\Ioctl`).
+     * @default "Windows/Ioctl"
+     */
+    injectDir: z.string().default("Windows/Ioctl"),
+    /** WIM image index to mount. @default 1 */
+    imageIndex: z.number().int().min(1).default(1),
+    /** BCD settings of the media. */
+    bcd: BcdConfigSchema.default(BcdConfigSchema.parse({})),
+    /** Kernel debugging over the network (KDNET); omit to leave the store's debugger settings alone. */
+    kdnet: KdnetConfigSchema.optional(),
+    iso: z
+      .object({
+        /** The ISO to write. @example "D:\\WinPE_amd64\\winpe_x64_debug.iso" */
+        path: pathString.refine((p) => /\.iso$/i.test(p), "must end in .iso"),
+      })
+      .strict(),
+    vm: z
+      .object({
+        /** Make/attach the VM boot media. @default true */
+        enabled: z.boolean().default(true),
+        /** Hyper-V VM name (adk) or QEMU definition name (open). @default "winpe-lab-<stack>" */
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'")
+          .optional(),
+        /** Create the Hyper-V VM if it does not exist (adk). @default true */
+        create: z.boolean().default(true),
+        /** Memory in MiB. @default 1024 */
+        memoryMb: z.number().int().min(256).max(65536).default(1024),
+        /** open: boot the ISO headless in QEMU and wait for the marker/pattern. @default false */
+        bootCheck: z.boolean().default(false),
+        /** Regular expression the boot check waits for on the serial console. @default the stand-in marker */
+        bootPattern: z.string().optional(),
+        /** Seconds the boot check waits. @default 120 */
+        bootTimeoutSec: z.number().int().min(5).max(3600).default(120),
+      })
+      .strict()
+      .default({ enabled: true, create: true, memoryMb: 1024, bootCheck: false, bootTimeoutSec: 120 }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const isWin = c.toolchain === "adk";
+    const abs = (p: string) => (isWin ? path.win32.isAbsolute(p) && /^[A-Za-z]:\\|^\\\\/.test(p) : path.isAbsolute(p));
+    if (isWin && !abs(c.workspace)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workspace"],
+        message: "must be an absolute Windows path like D:\\WinPE_amd64",
+      });
+    }
+    if (isWin && !abs(c.iso.path)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["iso", "path"],
+        message: "must be an absolute Windows path ending in .iso",
+      });
+    }
+    if (c.bcd.stores !== "efi" && c.arch === "arm64") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["bcd", "stores"],
+        message: "arm64 media is UEFI-only: only the 'efi' store exists",
+      });
+    }
+    if (c.synthesizeWorkspace && isWin) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["synthesizeWorkspace"],
+        message: "is only supported by the open toolchain",
+      });
+    }
+  });
+
+export type StackConfig = z.output<typeof StackConfigSchema>;
+export type StackConfigInput = z.input<typeof StackConfigSchema>;
+
+/** Error raised for invalid stack config; its message names each offending key (`winpe-lab:iso.path`). */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function keyName(p: readonly PropertyKey[]): string {
+  if (p.length === 0) return CONFIG_NAMESPACE;
+  const [head, ...rest] = p;
+  let out = `${CONFIG_NAMESPACE}:${String(head)}`;
+  for (const r of rest) out += typeof r === "number" ? `[${r}]` : `.${String(r)}`;
+  return out;
+}
+
+/**
+ * Validate the raw stack config (keys without the namespace, values parsed from YAML/JSON).
+ * Throws {@link ConfigError} with one line per problem, each naming the key.
+ */
+export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
+  const r = StackConfigSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => {
+    if (i.code === "unrecognized_keys") {
+      return i.keys
+        .map((k) => `'${keyName([...i.path, k])}' is not a known setting (see the README's config reference)`)
+        .join("\n");
+    }
+    const msg = i.message.startsWith("Invalid input: expected") ? i.message.replace("Invalid input: ", "") : i.message;
+    return `'${keyName(i.path)}' ${msg}`;
+  });
+  throw new ConfigError(lines.join("\n"));
+}
+
+/** Top-level keys whose values are strings even when they look like numbers or booleans. */
+const STRING_KEYS = new Set(["toolchain", "arch", "workspace", "project", "configuration", "buildDir", "injectDir"]);
+
+/**
+ * Turn Pulumi's raw config map (`{"winpe-lab:iso": "{\"path\":...}"}`, every value a string) into the object
+ * the schema validates. Keys of other namespaces are ignored.
+ */
+export function rawConfigToObject(all: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [fullKey, value] of Object.entries(all)) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    if (STRING_KEYS.has(key)) {
+      out[key] = value;
+      continue;
+    }
+    const t = value.trim();
+    if (/^[[{]/.test(t) || t === "true" || t === "false" || /^-?\d+(\.\d+)?$/.test(t)) {
+      try {
+        out[key] = JSON.parse(t);
+        continue;
+      } catch {
+        // not JSON: keep the string, the schema will say what is wrong
+      }
+    }
+    out[key] = value;
+  }
+  return out;
+}

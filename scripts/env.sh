@@ -1,0 +1,16 @@
+# Sourced by the project's scripts: the offline Pulumi environment (the embedded defaults).
+# - the CLI, language host and command provider built by scripts/build-engine.sh, first on PATH
+# - a local file state backend inside the project (.pulumi-state/, ignored by git)
+# - PULUMI_HOME inside the project (.tools/pulumi-home): no plugins from elsewhere
+# - no update checks, no automatic plugin downloads
+# Passphrase policy: see README ("Secrets and passphrases").
+WINPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export WINPE_ROOT
+export PATH="$WINPE_ROOT/.tools/bin:$PATH"
+export PULUMI_HOME="${PULUMI_HOME:-$WINPE_ROOT/.tools/pulumi-home}"
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$WINPE_ROOT/.pulumi-state}"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
+export PULUMI_SKIP_CONFIRMATIONS=true
+mkdir -p "$WINPE_ROOT/.pulumi-state" "$PULUMI_HOME"
