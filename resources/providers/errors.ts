@@ -30,3 +30,31 @@ export function zodMessage(error: z.ZodError, prefix = ""): string {
     })
     .join("; ");
 }
+
+/** Error for bad input found in create/update (after check): names the property. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+/** Parse provider inputs with `schema`, or throw an {@link InputError} naming each property. */
+export function parseInputs<S extends z.ZodType>(schema: S, inputs: unknown, resourceType: string): z.output<S> {
+  const r = schema.safeParse(inputs);
+  if (r.success) return r.data;
+  throw new InputError(`${resourceType}: ${zodMessage(r.error)}`);
+}
+
+/** A `check` implementation: validates `news` with `schema`, failures name the property. */
+export function checkWith<S extends z.ZodType>(
+  schema: S,
+  news: Record<string, unknown>,
+  strip: readonly string[] = [],
+): { inputs?: Record<string, unknown>; failures?: CheckFailure[] } {
+  const copy: Record<string, unknown> = { ...news };
+  for (const k of strip) delete copy[k];
+  const r = schema.safeParse(copy);
+  if (!r.success) return { failures: zodFailures(r.error) };
+  return { inputs: r.data as Record<string, unknown> };
+}

@@ -15,23 +15,37 @@ interface CacheEntry {
   ctimeNs: string;
   ino: number;
   digest: string;
+  sha1: string;
 }
 
 const memoryCache = new Map<string, CacheEntry>();
 
-function keyOf(st: fs.BigIntStats): Omit<CacheEntry, "digest"> {
+function keyOf(st: fs.BigIntStats): Omit<CacheEntry, "digest" | "sha1"> {
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: Number(st.ino) };
+}
+
+export interface FileDigests {
+  sha256: string;
+  /** SHA-1, the hash WIM files use for their streams. */
+  sha1: string;
+  size: number;
 }
 
 /** sha256 of a file's content; streams the file (no size limit), cached by path+size+mtime+ctime+inode. */
 export function sha256File(file: string): string {
+  return fileDigests(file).sha256;
+}
+
+/** sha256 and SHA-1 of a file in one pass, cached like {@link sha256File}. */
+export function fileDigests(file: string): FileDigests {
   const st = fs.statSync(file, { bigint: true });
   const k = keyOf(st);
   const hit = memoryCache.get(file);
   if (hit && hit.size === k.size && hit.mtimeNs === k.mtimeNs && hit.ctimeNs === k.ctimeNs && hit.ino === k.ino) {
-    return hit.digest;
+    return { sha256: hit.digest, sha1: hit.sha1, size: hit.size };
   }
   const hash = crypto.createHash("sha256");
+  const hash1 = crypto.createHash("sha1");
   const fd = fs.openSync(file, "r");
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
@@ -39,13 +53,15 @@ export function sha256File(file: string): string {
       const n = fs.readSync(fd, buf, 0, buf.length, null);
       if (n <= 0) break;
       hash.update(buf.subarray(0, n));
+      hash1.update(buf.subarray(0, n));
     }
   } finally {
     fs.closeSync(fd);
   }
   const digest = hash.digest("hex");
-  memoryCache.set(file, { ...k, digest });
-  return digest;
+  const sha1 = hash1.digest("hex");
+  memoryCache.set(file, { ...k, digest, sha1 });
+  return { sha256: digest, sha1, size: k.size };
 }
 
 /** Stable JSON (sorted keys) for hashing and for deterministic outputs. */

@@ -1,0 +1,91 @@
+/**
+ * `InjectedFiles`: files copied into a mounted image, e.g. `Windows/Ioctl/sioctl.sys` from a DriverBuild output.
+ *
+ * The diff is per file: preview lists which image paths are added, replaced or removed. Update copies only what
+ * changed and takes out what left the map; delete takes out exactly what it added (an original file it replaced
+ * is restored by the commit). Refresh notices a file changed or removed in the mount folder.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { validateImagePaths } from "./formats/image-path";
+import type { MountRef } from "./mounted-image";
+import { providerShell } from "./providers/shell";
+
+export const MountRefSchema = z
+  .object({
+    toolchain: z.enum(["adk", "open"]),
+    wim: z.string().min(1),
+    index: z.number().int().min(1),
+    mountDir: z.string().min(1),
+    privateDir: z.string().min(1),
+    holder: z.string().min(1),
+  })
+  .strict();
+
+export const InjectedFileSchema = z
+  .object({
+    /** The file to copy (absolute path on the machine that runs the toolchain). */
+    source: z.string().min(1, "must name the source file"),
+    /**
+     * A digest of what the source is built from, known before it is built (DriverBuild's `inputsHash`).
+     * It lets preview name the one file that will change. When absent, the source file's own sha256 is used.
+     */
+    revision: z.string().optional(),
+  })
+  .strict();
+
+export const InjectedFilesArgsSchema = z
+  .object({
+    /** The mount (MountedImage's `ref`). */
+    mount: MountRefSchema,
+    /**
+     * Destinations inside the image (relative, `/` or `\`; no `..`, no drive letters or device names, no two that
+     * differ only in case) mapped to their sources.
+     * @example { "Windows/Ioctl/sioctl.sys": { source: "/work/build/sioctl.sys" } }
+     */
+    files: z.record(z.string(), InjectedFileSchema),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    try {
+      validateImagePaths(Object.keys(a.files), "files");
+    } catch (e) {
+      ctx.addIssue({ code: "custom", path: ["files"], message: (e as Error).message.replace(/^'files'[: ]*/, "") });
+    }
+  });
+
+export type InjectedFilesArgs = z.input<typeof InjectedFilesArgsSchema>;
+
+/** What was staged for one image path. */
+export interface StagedFile {
+  source: string;
+  sha256: string;
+  sha1: string;
+  size: number;
+  /** The image's own file at that path before we replaced it (restored on delete), or null when we added it. */
+  original: { sha1: string; size: number; backup: string } | null;
+}
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+export class InjectedFiles extends pulumi.dynamic.Resource {
+  declare readonly mount: pulumi.Output<MountRef>;
+  declare readonly files: pulumi.Output<Record<string, { source: string; revision?: string }>>;
+  /** Per image path: the staged file's sha256/sha1/size and the original it replaced. */
+  declare readonly staged: pulumi.Output<Record<string, StagedFile>>;
+  /** A stable digest of the staged set: ImageCommit runs when it changes. */
+  declare readonly contentHash: pulumi.Output<string>;
+  /** Image paths found changed or missing by the last refresh (fixed by the next up). */
+  declare readonly drift: pulumi.Output<string[]>;
+
+  constructor(name: string, args: Inputs<InjectedFilesArgs>, opts?: pulumi.CustomResourceOptions) {
+    super(
+      providerShell("injected-files"),
+      name,
+      { staged: undefined, contentHash: undefined, drift: undefined, ...args },
+      opts,
+      "winpe-lab",
+      "InjectedFiles",
+    );
+  }
+}

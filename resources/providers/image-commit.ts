@@ -1,0 +1,132 @@
+/** Provider logic of {@link ImageCommit} (loaded at call time by the shell in resources/image-commit.ts). */
+import * as path from "node:path";
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { ImageCommitArgsSchema } from "../image-commit";
+import type { StagedFile } from "../injected-files";
+import type { MountRef } from "../mounted-image";
+import { fileDigests, stableStringify } from "../runtime/digest";
+import { report } from "../runtime/progress";
+import { imageBackend } from "../toolchains";
+import type { ImageChange, StepContext } from "../toolchains/types";
+import { checkWith, parseInputs } from "./errors";
+
+const TYPE = "ImageCommit";
+const OUTPUT_KEYS = ["committed", "wimSha256", "wimSize", "drift"] as const;
+
+function strip(inputs: Record<string, unknown>): Record<string, unknown> {
+  const c = { ...inputs };
+  for (const k of OUTPUT_KEYS) delete c[k];
+  return c;
+}
+
+function ctxFor(mount: MountRef): StepContext {
+  return {
+    resource: `${TYPE}(${mount.wim})`,
+    onProgress: (l) => void report(TYPE, l, "info", true),
+    onNotice: (m) => void report(TYPE, m, "warning"),
+  };
+}
+
+/** The image changes that take the WIM from `committed` to `desired` (pure). */
+export function changesBetween(
+  mount: MountRef,
+  committed: Record<string, StagedFile>,
+  desired: Record<string, StagedFile>,
+  force: ReadonlySet<string> = new Set(),
+): ImageChange[] {
+  const changes: ImageChange[] = [];
+  for (const [d, s] of Object.entries(desired)) {
+    if (!committed[d] || committed[d].sha1 !== s.sha1 || force.has(d)) {
+      changes.push({ op: "add", source: path.join(mount.mountDir, ...d.split("/")), dest: d });
+    }
+  }
+  for (const [d, s] of Object.entries(committed)) {
+    if (d in desired) continue;
+    changes.push(s.original ? { op: "add", source: s.original.backup, dest: d } : { op: "delete", dest: d });
+  }
+  return changes;
+}
+
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.CheckResult> {
+  return checkWith(ImageCommitArgsSchema, news, OUTPUT_KEYS);
+}
+
+export async function diff(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.DiffResult> {
+  if (stableStringify(olds.mount) !== stableStringify(news.mount)) {
+    return { changes: true, replaces: ["mount"], deleteBeforeReplace: true };
+  }
+  const drift = ((olds.drift ?? []) as string[]).length > 0;
+  return { changes: drift || olds.contentHash !== news.contentHash };
+}
+
+async function commit(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
+  const a = parseInputs(ImageCommitArgsSchema, strip(news), TYPE);
+  const ctx = ctxFor(a.mount);
+  const backend = imageBackend(a.mount.toolchain);
+  const committed = (olds?.committed ?? {}) as Record<string, StagedFile>;
+  const force = new Set((olds?.drift ?? []) as string[]);
+  const changes = changesBetween(a.mount, committed, a.files, force);
+  if (changes.length > 0) {
+    void report(TYPE, `committing ${changes.length} change(s) into ${a.mount.wim}`, "info", true);
+    await backend.commit(a.mount, changes, ctx);
+  }
+  // verify with the image's own view of the files (wimlib's stream hashes / the mount's files)
+  const dests = Object.keys(a.files);
+  const seen = await backend.imageFileHashes(a.mount, dests, ctx);
+  const wrong = dests.filter((d) => seen[d]?.sha1 !== a.files[d].sha1);
+  if (wrong.length > 0) {
+    throw new Error(`${TYPE}: after the commit the image does not hold the expected content at ${wrong.join(", ")}`);
+  }
+  const w = fileDigests(a.mount.wim);
+  return { ...a, committed: a.files, wimSha256: w.sha256, wimSize: w.size, drift: [] as string[] };
+}
+
+export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
+  const outs = await commit(undefined, inputs);
+  return { id: `${outs.mount.wim}#${outs.mount.index}`, outs };
+}
+
+export async function update(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.UpdateResult> {
+  return { outs: await commit(olds, news) };
+}
+
+/** Refresh: compares the image's files and the WIM's sha256 with what was committed. */
+export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
+  const mount = props.mount as MountRef;
+  const committed = (props.committed ?? {}) as Record<string, StagedFile>;
+  const drift: string[] = [];
+  let wimSha256 = "";
+  let wimSize = 0;
+  try {
+    const w = fileDigests(mount.wim);
+    wimSha256 = w.sha256;
+    wimSize = w.size;
+  } catch {
+    return { id, props: { ...props, drift: ["<wim>"], wimSha256: "", wimSize: 0 } };
+  }
+  const dests = Object.keys(committed);
+  const seen = await imageBackend(mount.toolchain).imageFileHashes(mount, dests, ctxFor(mount));
+  for (const d of dests) if (seen[d]?.sha1 !== committed[d].sha1) drift.push(d);
+  if (drift.length > 0)
+    void report(TYPE, `the WIM no longer holds what was committed at: ${drift.join(", ")}`, "warning");
+  return { id, props: { ...props, drift, wimSha256, wimSize } };
+}
+
+export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
+  const mount = props.mount as MountRef;
+  const committed = (props.committed ?? {}) as Record<string, StagedFile>;
+  const changes = changesBetween(mount, committed, {});
+  if (changes.length > 0) await imageBackend(mount.toolchain).commit(mount, changes, ctxFor(mount));
+}
+export { del as delete };

@@ -1,0 +1,77 @@
+/**
+ * The small interfaces resources use to get work done, so a resource does not know which tools run.
+ * Two implementations: `open/` (Debian tools, run and tested here) and `adk/` (Windows tools; their command
+ * lines are built by pure, tested functions and run only on Windows).
+ */
+
+export type Toolchain = "adk" | "open";
+
+/** Context every step gets: who runs it (for the tool log) and where progress goes. */
+export interface StepContext {
+  /** Resource name recorded in `WINPE_TOOL_LOG`. */
+  resource: string;
+  /** Progress lines of long steps. */
+  onProgress?: (line: string) => void;
+  /** Notices (recovered mounts, taken-over locks). */
+  onNotice?: (message: string) => void;
+}
+
+/** A mounted (or, for the open toolchain, claimed) WIM image. */
+export interface MountSpec {
+  wim: string;
+  index: number;
+  /** The mount folder (adk: DISM's mount; open: the staging folder of pending changes). */
+  mountDir: string;
+  /** Our private bookkeeping folder for this mount (outside the mount folder and outside media/). */
+  privateDir: string;
+  /** Who holds it, for lock messages: e.g. `winpe-lab/demo-x64`. */
+  holder: string;
+}
+
+export interface MountFacts {
+  imageName: string;
+  fileCount: number;
+  compression: string;
+}
+
+export type MountState =
+  | { state: "mounted" }
+  | { state: "stale"; reason: string }
+  | { state: "missing"; reason: string };
+
+export interface ImageFileHash {
+  sha1: string;
+  size: number;
+}
+
+/** A change to apply to the image at commit: add (from a staged or backed-up file) or delete. */
+export type ImageChange = { op: "add"; source: string; dest: string } | { op: "delete"; dest: string };
+
+export interface ImageBackend {
+  readonly toolchain: Toolchain;
+  /** Validate the WIM and index and mount (adk) or claim (open) it. Leaves nothing behind on failure. */
+  mount(m: MountSpec, ctx: StepContext): Promise<MountFacts>;
+  /** What the mount is really like now (never throws for a stale mount: reports it). */
+  status(m: MountSpec, ctx: StepContext): Promise<MountState>;
+  /** Recover a stale mount (cleanup and mount again). */
+  recover(m: MountSpec, ctx: StepContext): Promise<MountFacts>;
+  /** Unmount, discarding what was not committed; leaves the mount folder empty. */
+  unmount(m: MountSpec, ctx: StepContext): Promise<void>;
+  /** Hashes of image paths as the image holds them now (committed content for open; the mount for adk). */
+  imageFileHashes(
+    m: MountSpec,
+    dests: readonly string[],
+    ctx: StepContext,
+  ): Promise<Record<string, ImageFileHash | null>>;
+  /** Copy original image files (before they are replaced) into `dir`, keeping their folders. */
+  backupOriginals(m: MountSpec, dests: readonly string[], dir: string, ctx: StepContext): Promise<void>;
+  /** Put a file into the mount folder at `dest` (atomically). */
+  stage(m: MountSpec, source: string, dest: string, ctx: StepContext): Promise<void>;
+  /**
+   * Take a staged file out of the mount folder. open: removes it from the staging folder (the WIM is changed
+   * by commit). adk (the mount folder is the image): puts the backed-up original back, or removes the file.
+   */
+  unstage(m: MountSpec, dest: string, originalBackup: string | null, ctx: StepContext): Promise<void>;
+  /** Write the changes into the WIM (keeps its compression, LZX for boot.wim). */
+  commit(m: MountSpec, changes: readonly ImageChange[], ctx: StepContext): Promise<void>;
+}
