@@ -4,6 +4,8 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import { writeFileAtomic } from "./atomic";
 
 export function sha256(data: Uint8Array | string): string {
   return crypto.createHash("sha256").update(data).digest("hex");
@@ -79,4 +81,44 @@ export function sortKeys(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/**
+ * A digest cache kept in a file (JSON), so that separate processes (each `pulumi up`) never rehash an unchanged
+ * big file: an entry is reused while the file's size, mtime, ctime and inode are unchanged.
+ */
+export class PersistentDigestCache {
+  private entries: Record<string, CacheEntry> = {};
+  private dirty = false;
+
+  constructor(readonly file: string) {
+    try {
+      const data = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, CacheEntry>;
+      if (data && typeof data === "object") this.entries = data;
+    } catch {
+      // no cache yet, or unreadable: start empty
+    }
+  }
+
+  /** sha256 (and SHA-1) of `file`, from the cache when its stat matches. */
+  digests(file: string): FileDigests {
+    const st = fs.statSync(file, { bigint: true });
+    const k = keyOf(st);
+    const hit = this.entries[file];
+    if (hit && hit.size === k.size && hit.mtimeNs === k.mtimeNs && hit.ctimeNs === k.ctimeNs && hit.ino === k.ino) {
+      return { sha256: hit.digest, sha1: hit.sha1, size: hit.size };
+    }
+    const d = fileDigests(file);
+    this.entries[file] = { ...k, digest: d.sha256, sha1: d.sha1 };
+    this.dirty = true;
+    return d;
+  }
+
+  /** Write the cache back (atomically) when something was added. */
+  save(): void {
+    if (!this.dirty) return;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    writeFileAtomic(this.file, `${JSON.stringify(sortKeys(this.entries))}\n`);
+    this.dirty = false;
+  }
 }
