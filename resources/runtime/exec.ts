@@ -28,6 +28,11 @@ export interface RunOptions {
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   /** Keep stdout as a Buffer (binary output). @default false */
   binaryStdout?: boolean;
+  /**
+   * Stop the tool early: when the signal aborts, the tool is killed (SIGKILL) and the run rejects with a
+   * {@link ToolError} saying it was aborted (the tool-log line is still written).
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -183,6 +188,13 @@ export function runTool(tool: string, argv: readonly string[], opts: RunOptions 
     });
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      child.kill("SIGKILL");
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.timeoutMs) {
       timer = setTimeout(() => {
         timedOut = true;
@@ -191,6 +203,7 @@ export function runTool(tool: string, argv: readonly string[], opts: RunOptions 
     }
     child.on("error", (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
       const pkg = TOOL_PACKAGES[path.basename(tool)];
       const msg =
         e.code === "ENOENT"
@@ -209,12 +222,13 @@ export function runTool(tool: string, argv: readonly string[], opts: RunOptions 
     });
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
       const exitCode = code ?? (signal ? 128 : -1);
       const stdoutBuffer = Buffer.concat(out);
       const stderr = redact(Buffer.concat(err).toString("utf8"), secrets);
       const durationMs = elapsed();
       recordToolRun({ tool, argv: loggedArgv, cwd, exitCode, durationMs, resource: opts.resource });
-      if (okCodes.includes(exitCode) && !timedOut) {
+      if (okCodes.includes(exitCode) && !timedOut && !aborted) {
         resolve({
           exitCode,
           stdout: opts.binaryStdout ? "" : redact(stdoutBuffer.toString("utf8"), secrets),
@@ -225,9 +239,11 @@ export function runTool(tool: string, argv: readonly string[], opts: RunOptions 
       } else {
         const why = timedOut
           ? `timed out after ${opts.timeoutMs} ms`
-          : signal
-            ? `was killed by ${signal}`
-            : `exited with code ${exitCode}`;
+          : aborted
+            ? "was aborted"
+            : signal
+              ? `was killed by ${signal}`
+              : `exited with code ${exitCode}`;
         const detail = lastLines(stderr || redact(stdoutBuffer.toString("utf8"), secrets), 8);
         reject(new ToolError(`'${path.basename(tool)}' ${why}${detail ? `:\n${detail}` : ""}`, tool, exitCode, stderr));
       }
