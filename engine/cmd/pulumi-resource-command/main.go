@@ -288,22 +288,37 @@ func (p *commandProvider) Delete(ctx context.Context, req *pulumirpc.DeleteReque
 	return &emptypb.Empty{}, nil
 }
 
-// Read (`pulumi refresh`, `pulumi import`) cannot observe a command: the state is returned as is.
+// Read (`pulumi refresh`, `pulumi import`) cannot observe what a command did, so the state is returned
+// as is, with one exception: the engine sends assets with their contents elided (hash only), so
+// `assets`/`archive` are collected again from the files on disk (as Create did) rather than echoed.
 func (p *commandProvider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
 	if err := checkType(req.GetUrn()); err != nil {
 		return nil, err
 	}
+	state, err := plugin.UnmarshalProperties(req.GetProperties(), keepAll)
+	if err != nil {
+		return nil, err
+	}
 	inputs := req.GetInputs()
 	if inputs == nil {
-		state, err := plugin.UnmarshalProperties(req.GetProperties(), keepAll)
-		if err != nil {
-			return nil, err
-		}
 		if inputs, err = plugin.MarshalProperties(pick(state, commandInputKeys), keepAll); err != nil {
 			return nil, err
 		}
 	}
-	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: inputs}, nil
+	spec, err := parseSpec(state)
+	if err != nil {
+		return nil, err
+	}
+	delete(state, "assets")
+	delete(state, "archive")
+	if err := collectAssets(spec, state); err != nil {
+		return nil, err
+	}
+	props, err := plugin.MarshalProperties(state, keepAll)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: props, Inputs: inputs}, nil
 }
 
 // ---- Functions -------------------------------------------------------------------------------------

@@ -242,9 +242,12 @@ func (p *commandProvider) runLifecycle(
 	outputs := inputs.Copy()
 	prevOut, prevErr := previousOutput(previous, "stdout"), previousOutput(previous, "stderr")
 	if script == "" {
+		if op == "delete" {
+			return nil, nil
+		}
 		// Nothing to run: keep what the last run produced.
 		outputs["stdout"], outputs["stderr"] = p.wrap(spec, prevOut), p.wrap(spec, prevErr)
-		return outputs, nil
+		return outputs, collectAssets(spec, outputs)
 	}
 
 	env := map[string]string{}
@@ -263,11 +266,8 @@ func (p *commandProvider) runLifecycle(
 		return nil, nil
 	}
 	outputs["stdout"], outputs["stderr"] = p.wrap(spec, stdout), p.wrap(spec, stderr)
-
-	if len(spec.assetPaths) > 0 || len(spec.archivePaths) > 0 {
-		if err := collectAssets(spec, outputs); err != nil {
-			return nil, err
-		}
+	if err := collectAssets(spec, outputs); err != nil {
+		return nil, err
 	}
 	return outputs, nil
 }
@@ -378,7 +378,11 @@ func describeFailure(name string, spec commandSpec, stdout, stderr string, err e
 
 // collectAssets adds `assets` (a map of relative path -> file asset) and `archive` (one archive of
 // the matching files) for the assetPaths/archivePaths globs, evaluated in the command's directory.
+// Without assetPaths/archivePaths it does nothing.
 func collectAssets(spec commandSpec, outputs resource.PropertyMap) error {
+	if len(spec.assetPaths) == 0 && len(spec.archivePaths) == 0 {
+		return nil
+	}
 	base := spec.dir
 	if base == "" {
 		base = "."
