@@ -288,6 +288,11 @@ export async function makeMedia(
         "-J",
         "-joliet-long",
         "-r",
+        // modes from the source (e.g. an executable bit) must not change the bytes: fixed, read-only
+        "-file-mode",
+        "0444",
+        "-dir-mode",
+        "0555",
         "-V",
         plan.label,
         `--modification-date=${when}`,
