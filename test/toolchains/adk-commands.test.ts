@@ -361,6 +361,17 @@ describe("adk command builders (pure; the adk toolchain cannot run on Linux)", (
       ]);
       expect(() => renderCmdScript([startVm(VM)])).toThrow(/PowerShell command/);
     });
+
+    it("starts batch-file programs with call, so the script goes on after them", () => {
+      const script = renderCmdScript([makeWinPEMediaIso({ workdir: WORKDIR, iso: ISO }), dismGetMountedImageInfo()]);
+      expect(script).toContain(
+        "\r\ncall MakeWinPEMedia /ISO /F D:\\WinPE_amd64 D:\\WinPE_amd64\\winpe_x64_debug.iso\r\n",
+      );
+      expect(script).toContain("\r\nDism /Get-MountedImageInfo\r\n");
+      // call expands % a second time and doubles carets: refuse rather than render something that changes
+      const batch: AdkCommand = { tool: "tool.cmd", argv: ["100%"], shell: "cmd", why: "t" };
+      expect(() => renderCmdScript([batch])).toThrow(/must not contain % or \^/);
+    });
   });
 
   describe("renderPowerShell: single-quoted literals, call operator for paths", () => {

@@ -260,13 +260,22 @@ export function renderCmdLine(tool: string, argv: readonly ArgPart[], options: R
 }
 
 /**
+ * Programs that are batch files themselves (the ADK's `MakeWinPEMedia.cmd` and `copype.cmd`, or any `.cmd`/`.bat`).
+ * A batch file started from another one without `call` never returns to the caller.
+ */
+const BATCH_PROGRAM = /(?:^|\\)(?:MakeWinPEMedia|copype)(?:\.cmd)?$|\.(?:cmd|bat)$/i;
+
+/**
  * A complete `.cmd` script running the given commands in order and stopping at the first failure. It starts
  * with `setlocal EnableExtensions DisableDelayedExpansion`, the mode {@link renderCmdLine}'s escaping is
- * written for.
+ * written for. Batch-file programs (MakeWinPEMedia, copype) are started with `call`, or the script would end
+ * there; `call` expands `%` a second time and doubles carets (phase 6 of the parser model cited above), so
+ * their lines must not contain `%` or `^` at all.
  *
  * @param commands - native commands (PowerShell commands are refused: run them with {@link renderPowerShell})
  * @param options - secrets are masked unless `secrets: "reveal"`
  * @returns the script text with CRLF line endings
+ * @throws AdkRenderError for a PowerShell command, or a batch-file program whose line contains `%` or `^`
  */
 export function renderCmdScript(commands: readonly AdkCommand[], options: RenderOptions = {}): string {
   const lines = ["@echo off", "setlocal EnableExtensions DisableDelayedExpansion"];
@@ -275,7 +284,17 @@ export function renderCmdScript(commands: readonly AdkCommand[], options: Render
       throw new AdkRenderError(`'${cmd.tool}' is a PowerShell command: it cannot be part of a cmd.exe script`);
     }
     lines.push(`rem ${cmd.why.replace(/[\r\n]+/g, " ").replace(/[%&|<>^]/g, " ")}`);
-    lines.push(renderCmdLine(cmd.tool, cmd.argv, options));
+    const line = renderCmdLine(cmd.tool, cmd.argv, options);
+    if (BATCH_PROGRAM.test(cmd.tool)) {
+      if (/[%^]/.test(renderCmdLine(cmd.tool, cmd.argv, { secrets: "reveal" }))) {
+        throw new AdkRenderError(
+          `'${cmd.tool}' is a batch file, started with 'call', which expands % twice and doubles carets: its arguments must not contain % or ^`,
+        );
+      }
+      lines.push(`call ${line}`);
+    } else {
+      lines.push(line);
+    }
     lines.push("if errorlevel 1 exit /b %errorlevel%");
   }
   return `${lines.join("\r\n")}\r\n`;
