@@ -40,8 +40,13 @@ export class InputError extends Error {
 }
 
 /** Parse provider inputs with `schema`, or throw an {@link InputError} naming each property. */
-export function parseInputs<S extends z.ZodType>(schema: S, inputs: unknown, resourceType: string): z.output<S> {
-  const r = schema.safeParse(inputs);
+export function parseInputs<S extends z.ZodType>(
+  schema: S,
+  inputs: Record<string, unknown>,
+  resourceType: string,
+): z.output<S> {
+  const { __provider: _p, ...rest } = inputs;
+  const r = schema.safeParse(rest);
   if (r.success) return r.data;
   throw new InputError(`${resourceType}: ${zodMessage(r.error)}`);
 }
@@ -53,6 +58,7 @@ export function checkWith<S extends z.ZodType>(
   strip: readonly string[] = [],
 ): { inputs?: Record<string, unknown>; failures?: CheckFailure[] } {
   const copy: Record<string, unknown> = { ...news };
+  delete copy.__provider; // the serialized provider; the dynamic-provider host puts it back
   for (const k of strip) delete copy[k];
   const r = schema.safeParse(copy);
   if (!r.success) return { failures: zodFailures(r.error) };

@@ -2,7 +2,7 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { runTool } from "../runtime/exec";
 import { ToolProbeArgsSchema, type ToolProbeOutputs } from "../tool-probe";
-import { zodFailures } from "./errors";
+import { checkWith, parseInputs } from "./errors";
 
 async function probe(tool: string, args: string[]): Promise<string> {
   const r = await runTool(tool, args, { resource: `ToolProbe(${tool})` });
@@ -14,10 +14,7 @@ export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  const { version: _v, ...rest } = news;
-  const parsed = ToolProbeArgsSchema.safeParse(rest);
-  if (!parsed.success) return { failures: zodFailures(parsed.error) };
-  return { inputs: parsed.data };
+  return checkWith(ToolProbeArgsSchema, news, ["version"]);
 }
 
 export async function diff(
@@ -32,7 +29,7 @@ export async function diff(
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
-  const args = ToolProbeArgsSchema.parse(inputs);
+  const args = parseInputs(ToolProbeArgsSchema, { tool: inputs.tool, args: inputs.args }, "ToolProbe");
   const outs: ToolProbeOutputs = { ...args, version: await probe(args.tool, args.args) };
   return { id: args.tool, outs };
 }
@@ -42,11 +39,11 @@ export async function update(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.UpdateResult> {
-  const args = ToolProbeArgsSchema.parse(news);
+  const args = parseInputs(ToolProbeArgsSchema, { tool: news.tool, args: news.args }, "ToolProbe");
   return { outs: { ...args, version: await probe(args.tool, args.args) } };
 }
 
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  const args = ToolProbeArgsSchema.parse({ tool: props.tool, args: props.args });
+  const args = parseInputs(ToolProbeArgsSchema, { tool: props.tool, args: props.args }, "ToolProbe");
   return { id, props: { ...args, version: await probe(args.tool, args.args) } };
 }

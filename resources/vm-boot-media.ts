@@ -1,0 +1,85 @@
+/**
+ * `VmBootMedia`: a VM that boots the ISO. adk: a Hyper-V Generation 2 VM (created if asked, or an existing one
+ * by name), Secure Boot off, the ISO in its DVD drive as first boot device; delete detaches the ISO (and removes
+ * a VM it created). open: a QEMU VM definition (architecture, firmware, a private copy of the firmware
+ * variables, the ISO, memory, the command line to start it) kept in the stack's working folder, and an optional
+ * boot check that boots it headless and waits for the marker. A changed ISO hash re-attaches (and re-checks).
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { providerShell } from "./providers/shell";
+
+export const VmBootMediaArgsSchema = z
+  .object({
+    /** Which hypervisor: adk = Hyper-V, open = QEMU. */
+    toolchain: z.enum(["adk", "open"]),
+    arch: z.enum(["amd64", "arm64"]),
+    /** VM name (Hyper-V) or definition name (QEMU). @example "WinPE-x64" */
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'"),
+    /** The ISO to boot. */
+    isoPath: z.string().min(1),
+    /** The ISO's sha256 (WinPeIso's `sha256`): a change re-attaches and re-checks. */
+    isoSha256: z.string().min(1),
+    /** open: the folder that holds the VM definition (made; removed on delete). */
+    vmDir: z.string().min(1),
+    /** Memory in MiB. @default 1024 */
+    memoryMb: z.number().int().min(256).max(65536).default(1024),
+    /** adk: create the VM when it does not exist (and remove it on delete). @default true */
+    createVm: z.boolean().default(true),
+    /**
+     * open: boot the ISO headless in QEMU and wait for `bootPattern` on the serial console.
+     * @default false
+     */
+    bootCheck: z.boolean().default(false),
+    /** Regular expression to wait for. @default the stand-in EFI application's marker for `arch` */
+    bootPattern: z.string().optional(),
+    /** Seconds to wait for the pattern. @default 120 */
+    bootTimeoutSec: z.number().int().min(5).max(3600).default(120),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    const abs = a.toolchain === "adk" ? path.win32.isAbsolute : path.posix.isAbsolute;
+    if (!abs(a.isoPath)) ctx.addIssue({ code: "custom", path: ["isoPath"], message: "must be an absolute path" });
+    if (!abs(a.vmDir)) ctx.addIssue({ code: "custom", path: ["vmDir"], message: "must be an absolute path" });
+    if (a.bootPattern !== undefined) {
+      try {
+        new RegExp(a.bootPattern);
+      } catch (e) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["bootPattern"],
+          message: `is not a valid regular expression: ${(e as Error).message}`,
+        });
+      }
+    }
+    if (a.bootCheck && a.toolchain === "adk") {
+      ctx.addIssue({ code: "custom", path: ["bootCheck"], message: "is only supported by the open toolchain (QEMU)" });
+    }
+  });
+
+export type VmBootMediaArgs = z.input<typeof VmBootMediaArgsSchema>;
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+export class VmBootMedia extends pulumi.dynamic.Resource {
+  /** The command that starts the VM (display form, quoted for a POSIX shell or PowerShell). */
+  declare readonly startCommand: pulumi.Output<string>;
+  /** open: the argv of that command. */
+  declare readonly startArgv: pulumi.Output<string[]>;
+  /** open: the console line the boot check saw, or "" when the check is off. */
+  declare readonly bootCheckLine: pulumi.Output<string>;
+  /** `attached`, or `missing`/`detached` after a refresh (fixed by the next up). */
+  declare readonly state: pulumi.Output<string>;
+
+  constructor(name: string, args: Inputs<VmBootMediaArgs>, opts?: pulumi.CustomResourceOptions) {
+    super(
+      providerShell("vm-boot-media"),
+      name,
+      { startCommand: undefined, startArgv: undefined, bootCheckLine: undefined, state: undefined, ...args },
+      opts,
+      "winpe-lab",
+      "VmBootMedia",
+    );
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * `WinPeIso`: the bootable ISO of a WinPE working folder (adk: `MakeWinPEMedia /ISO /F`; open: xorriso through
+ * `makeMedia`). Rebuilt only when a content hash it depends on changed (the WIM, the BCD stores, the other media
+ * files); written to a temporary file and renamed. Delete removes the ISO; refresh notices it deleted or altered.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { providerShell } from "./providers/shell";
+
+export const WinPeIsoArgsSchema = z
+  .object({
+    /** Which tools write the ISO. */
+    toolchain: z.enum(["adk", "open"]),
+    /** WinPE architecture (arm64 media is UEFI-only). */
+    arch: z.enum(["amd64", "arm64"]),
+    /**
+     * The WinPE working folder (`media/`, `fwfiles/`).
+     * @example "D:\\WinPE_amd64"
+     */
+    workspace: z.string().min(1, "must name the WinPE working folder"),
+    /**
+     * The ISO to write.
+     * @example "D:\\WinPE_amd64\\winpe_x64_debug.iso"
+     */
+    isoPath: z
+      .string()
+      .min(1)
+      .refine((p) => /\.iso$/i.test(p), "must end in .iso"),
+    /**
+     * Use the no-prompt UEFI boot image (`efisys_noprompt.bin`) when the working folder has it, so a VM boots
+     * unattended ("Press any key to boot from CD" is skipped).
+     * @default true
+     */
+    noPrompt: z.boolean().default(true),
+    /**
+     * Content hashes the ISO is made from, by name (e.g. `sources/boot.wim`, `EFI/Microsoft/Boot/BCD`, `media`):
+     * a change of any rebuilds the ISO.
+     */
+    contentHashes: z.record(z.string(), z.string()),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    const abs = a.toolchain === "adk" ? path.win32.isAbsolute : path.posix.isAbsolute;
+    if (!abs(a.workspace)) ctx.addIssue({ code: "custom", path: ["workspace"], message: "must be an absolute path" });
+    if (!abs(a.isoPath)) ctx.addIssue({ code: "custom", path: ["isoPath"], message: "must be an absolute path" });
+  });
+
+export type WinPeIsoArgs = z.input<typeof WinPeIsoArgsSchema>;
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+export class WinPeIso extends pulumi.dynamic.Resource {
+  declare readonly isoPath: pulumi.Output<string>;
+  declare readonly size: pulumi.Output<number>;
+  declare readonly sha256: pulumi.Output<string>;
+  /** `present`, or `missing`/`altered` after a refresh (rebuilt by the next up). */
+  declare readonly state: pulumi.Output<string>;
+
+  constructor(name: string, args: Inputs<WinPeIsoArgs>, opts?: pulumi.CustomResourceOptions) {
+    super(
+      providerShell("winpe-iso"),
+      name,
+      { size: undefined, sha256: undefined, state: undefined, ...args },
+      opts,
+      "winpe-lab",
+      "WinPeIso",
+    );
+  }
+}
