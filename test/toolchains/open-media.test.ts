@@ -443,6 +443,41 @@ describe("copype from an ADK-style folder and from an ISO", () => {
     );
   });
 
+  it("a failure after extraction (boot.wim on the ISO is not a WIM) leaves no workspace and no staging folder", async () => {
+    const src = path.join(scratch, "bad-iso-src");
+    await copype("arm64", src);
+    fs.writeFileSync(path.join(src, "media", "sources", "boot.wim"), "not a WIM\n");
+    const iso = path.join(scratch, "bad-wim.iso");
+    const efisys = path.join(src, "fwfiles", "efisys.bin");
+    await tool("xorriso", [
+      ...["-as", "mkisofs", "-J", "-r", "-o", iso, "-graft-points", `/=${path.join(src, "media")}`],
+      ...[`/efisys.bin=${efisys}`, "-e", "efisys.bin", "-no-emul-boot"],
+    ]);
+    const parent = path.join(scratch, "bad-iso-parent");
+    fs.mkdirSync(parent);
+    await expectNothingWritten(
+      [parent],
+      () => copype("arm64", path.join(parent, "ws"), { kind: "iso", path: iso }),
+      /is not a WIM file/,
+    );
+    // parents created for the target are removed again
+    await expect(copype("arm64", path.join(parent, "new", "ws"), { kind: "iso", path: iso })).rejects.toThrow(
+      /is not a WIM file/,
+    );
+    expect(fs.readdirSync(parent)).toEqual([]);
+  });
+
+  it("copype into an existing empty folder", async () => {
+    const empty = path.join(scratch, "empty-target");
+    fs.mkdirSync(empty);
+    const r = await copype("amd64", empty);
+    expect(fs.readdirSync(empty).sort()).toEqual(["fwfiles", "media", "mount"]);
+    expect(r.bcdStores.map((b) => path.relative(empty, b)).sort()).toEqual([
+      "media/Boot/BCD",
+      "media/EFI/Microsoft/Boot/BCD",
+    ]);
+  });
+
   it("an ISO that is not an ISO is a clear error", async () => {
     const junk = path.join(scratch, "junk.iso");
     fs.writeFileSync(junk, Buffer.alloc(100_000, 7));

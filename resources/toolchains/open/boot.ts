@@ -293,7 +293,12 @@ export async function bootCheck(isoPath: string, opts: BootCheckOptions): Promis
     }
     const err = exitInfo?.error;
     if (err instanceof ToolError && err.exitCode === null) throw err; // QEMU could not start (not installed)
-    const why = err instanceof Error ? err.message.split("\n")[0] : "QEMU powered off";
+    const why =
+      err instanceof ToolError && err.stderr.trim() !== ""
+        ? `${err.message.split("\n")[0]} ${err.stderr.trim().split("\n").slice(-3).join(" | ")}`
+        : err instanceof Error
+          ? err.message.split("\n")[0]
+          : "QEMU powered off";
     throw new BootCheckError(
       `boot check of ${iso} (${arch}): QEMU ended after ${seconds} s (${why}) without a console line matching /${pattern.source}/${consoleText}`,
       shown,

@@ -613,8 +613,7 @@ export async function copype(
       const scratch = path.join(staging, ".iso-scratch");
       fs.mkdirSync(scratch);
       const { eltorito } = await extractIso(isoPath, listing, media, scratch, resource);
-      const fwDirs: string[] = [];
-      const fw = findFirmware(arch, fwDirs, media);
+      const fw = findFirmware(arch, [], media);
       // fall back to the El Torito images when the tree has no copies
       const images = fs.existsSync(eltorito) ? fs.readdirSync(eltorito).sort() : [];
       const uefiImg = images.find((n) => /_uefi\.img$/.test(n));
@@ -636,13 +635,18 @@ export async function copype(
       fs.rmSync(scratch, { recursive: true, force: true });
     }
     say(opts, `copype: moving the workspace into place at ${target}`);
-    fs.renameSync(staging, target);
+    try {
+      fs.renameSync(staging, target);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOTDIR") {
+        throw new MediaError(`'dir' ${target} was filled by someone else while copype ran: nothing was written`);
+      }
+      throw e;
+    }
   } catch (e) {
     fs.rmSync(staging, { recursive: true, force: true });
     if (createdParent) fs.rmSync(createdParent, { recursive: true, force: true });
-    if ((e as NodeJS.ErrnoException).code === "ENOTEMPTY" || (e as NodeJS.ErrnoException).code === "EEXIST") {
-      throw new MediaError(`'dir' ${target} was filled by someone else while copype ran: nothing was written`);
-    }
     throw e;
   }
   return describeWorkspace(target, arch, source.kind);

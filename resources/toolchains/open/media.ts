@@ -42,6 +42,7 @@ export interface ArchInfo {
   bios: boolean;
 }
 
+/** The facts of each supported architecture (see {@link ArchInfo}). */
 export const ARCH_INFO: Readonly<Record<Arch, ArchInfo>> = {
   amd64: {
     efiBootFile: "bootx64.efi",
