@@ -1,0 +1,109 @@
+/**
+ * `BcdSettings`: testsigning, nointegritychecks, debug, bootdebug and network kernel debugging (KDNET) in the
+ * BCD store(s) of WinPE media, flipped on by `up` and restored by `destroy`.
+ *
+ * Create/update write only the elements that differ and record each element's previous value (or absence);
+ * delete restores exactly those, so destroy after up leaves the store as it was (byte-identical when nothing
+ * else touched it: the pristine store is kept aside and put back). Refresh reports drift when a flag was
+ * flipped by hand. Both toolchains use our BCD module (a media store needs no elevation); the adk toolchain
+ * can use bcdedit instead (`writer: "bcdedit"`).
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { providerShell } from "./providers/shell";
+
+/** `on`/`off` (bcdedit's words); booleans are accepted and normalized. */
+const onOff = z
+  .union([z.boolean(), z.enum(["on", "off", "yes", "no", "true", "false"])])
+  .transform((v) => (v === true || v === "on" || v === "yes" || v === "true" ? "on" : "off"));
+
+export const BcdFlagsSchema = z
+  .object({
+    /** Load test-signed drivers (`bcdedit /set {default} testsigning on`). */
+    testsigning: onOff.optional(),
+    /** Skip driver signature checks. */
+    nointegritychecks: onOff.optional(),
+    /** Kernel debugging of the loaded OS. */
+    debug: onOff.optional(),
+    /** Boot debugging. */
+    bootdebug: onOff.optional(),
+  })
+  .strict();
+
+const ipv4 = z
+  .string()
+  .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, "must be an IPv4 address like 192.168.0.10");
+
+export const KdnetSchema = z
+  .object({
+    /** The debugger host's IPv4 address. */
+    hostIp: ipv4,
+    /** UDP port on the host, 49152-65535. @example 50005 */
+    port: z.number().int().min(49152, "must be at least 49152 (KDNET uses dynamic ports 49152-65535)").max(65535),
+    /** The KDNET key (pass a Pulumi secret). @example "5.5.5.5" */
+    key: z.string().regex(/^[0-9a-zA-Z]+(\.[0-9a-zA-Z]+){3}$/, "must be four dot-separated words, e.g. 1.2.3.4"),
+  })
+  .strict();
+
+export const BcdSettingsArgsSchema = z
+  .object({
+    /** Which tools write the store (both use our BCD module unless `writer` is `bcdedit`). */
+    toolchain: z.enum(["adk", "open"]),
+    /**
+     * The store files to change (WinPE amd64 media has `media/Boot/BCD` and `media/EFI/Microsoft/Boot/BCD`).
+     * @example ["D:\\WinPE_amd64\\media\\EFI\\Microsoft\\Boot\\BCD"]
+     */
+    stores: z.array(z.string().min(1)).min(1, "must name at least one BCD store"),
+    /** The object whose flags are set: `{default}` or a GUID. @default "{default}" */
+    object: z.string().default("{default}"),
+    /** Flags to manage; flags left out are not touched. */
+    flags: BcdFlagsSchema.default({}),
+    /** Network kernel debugging settings of `{dbgsettings}`; omit to leave them alone. */
+    kdnet: KdnetSchema.optional(),
+    /**
+     * Where the pristine copies of the stores are kept until destroy (outside `media/`, so never on the ISO).
+     * @example "D:\\WinPE_amd64\\.winpe-lab\\bcd"
+     */
+    stateDir: z.string().min(1),
+    /** adk only: write with bcdedit instead of our module. @default "module" */
+    writer: z.enum(["module", "bcdedit"]).default("module"),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    const abs = a.toolchain === "adk" ? path.win32.isAbsolute : path.posix.isAbsolute;
+    a.stores.forEach((s, i) => {
+      if (!abs(s)) ctx.addIssue({ code: "custom", path: ["stores", i], message: "must be an absolute path" });
+    });
+    if (!abs(a.stateDir)) ctx.addIssue({ code: "custom", path: ["stateDir"], message: "must be an absolute path" });
+    if (a.writer === "bcdedit" && a.toolchain !== "adk") {
+      ctx.addIssue({ code: "custom", path: ["writer"], message: "bcdedit exists only with the adk toolchain (Windows)" });
+    }
+    if (new Set(a.stores.map((s) => s.toLowerCase())).size !== a.stores.length) {
+      ctx.addIssue({ code: "custom", path: ["stores"], message: "names the same store twice" });
+    }
+  });
+
+export type BcdSettingsArgs = z.input<typeof BcdSettingsArgsSchema>;
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+export class BcdSettings extends pulumi.dynamic.Resource {
+  /** The settings in effect per store, as bcdedit would show them (`testsigning: on`, `port: 50005`; no key). */
+  declare readonly effective: pulumi.Output<Record<string, Record<string, string>>>;
+  /** sha256 of each store after the change (the ISO rebuilds when one changes). */
+  declare readonly storeHashes: pulumi.Output<Record<string, string>>;
+  /** Elements found changed by hand by the last refresh (`testsigning: on -> off`); fixed by the next up. */
+  declare readonly drift: pulumi.Output<string[]>;
+
+  constructor(name: string, args: Inputs<BcdSettingsArgs>, opts?: pulumi.CustomResourceOptions) {
+    super(
+      providerShell("bcd-settings"),
+      name,
+      { effective: undefined, storeHashes: undefined, drift: undefined, applied: undefined, ...args },
+      { ...opts, additionalSecretOutputs: ["kdnet", "applied", ...(opts?.additionalSecretOutputs ?? [])] },
+      "winpe-lab",
+      "BcdSettings",
+    );
+  }
+}

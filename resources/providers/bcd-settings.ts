@@ -1,0 +1,271 @@
+/** Provider logic of {@link BcdSettings} (loaded at call time by the shell in resources/bcd-settings.ts). */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { BcdSettingsArgsSchema } from "../bcd-settings";
+import { type BcdStore, decodeIpv4, openStore } from "../formats/bcd";
+import { copyFileAtomic } from "../runtime/atomic";
+import { fileDigests, sha256, stableStringify } from "../runtime/digest";
+import { withLock } from "../runtime/locks";
+import { report } from "../runtime/progress";
+import { checkWith, InputError, parseInputs } from "./errors";
+
+const TYPE = "BcdSettings";
+const OUTPUT_KEYS = ["effective", "storeHashes", "drift", "applied"] as const;
+const DBGSETTINGS = "{dbgsettings}";
+
+type Args = ReturnType<typeof parse>;
+
+/** One element we manage: where, what we want, and what was there before us. */
+interface AppliedElement {
+  /** Object GUID (resolved). */
+  object: string;
+  /** Element id, 8 hex digits. */
+  id: string;
+  /** bcdedit name, for messages. */
+  name: string;
+  desired: { regType: number; hex: string };
+  /** The value before we first changed it, or null when the element was absent. */
+  previous: { regType: number; hex: string } | null;
+  secret: boolean;
+}
+
+interface AppliedStore {
+  elements: Record<string, AppliedElement>;
+  /** Objects we had to create (e.g. `{dbgsettings}` in a store without it); deleted on restore. */
+  createdObjects: string[];
+  /** The untouched store, kept aside, and its sha256; null once someone else changed the store. */
+  pristine: { backup: string; sha256: string } | null;
+  /** sha256 of the store right after our last write. */
+  writtenSha256: string;
+}
+
+function parse(inputs: Record<string, unknown>) {
+  const c = { ...inputs };
+  for (const k of OUTPUT_KEYS) delete c[k];
+  return parseInputs(BcdSettingsArgsSchema, c, TYPE);
+}
+
+/** The elements the args ask for, as bcdedit text values (object alias, element name, value words). */
+export function desiredSettings(a: Args): Array<{ object: string; name: string; text: string[]; secret: boolean }> {
+  const out: Array<{ object: string; name: string; text: string[]; secret: boolean }> = [];
+  for (const [name, v] of Object.entries(a.flags)) if (v) out.push({ object: a.object, name, text: [v], secret: false });
+  if (a.kdnet) {
+    out.push({ object: DBGSETTINGS, name: "debugtype", text: ["NET"], secret: false });
+    out.push({ object: DBGSETTINGS, name: "hostip", text: [a.kdnet.hostIp], secret: false });
+    out.push({ object: DBGSETTINGS, name: "port", text: [String(a.kdnet.port)], secret: false });
+    out.push({ object: DBGSETTINGS, name: "key", text: [a.kdnet.key], secret: true });
+  }
+  return out;
+}
+
+function secretsOf(a: Args): string[] {
+  return a.kdnet ? [a.kdnet.key] : [];
+}
+
+/** Human form of an element value (never a secret's value). */
+function display(store: BcdStore, e: AppliedElement, v: { regType: number; hex: string } | null): string {
+  if (!v) return "(absent)";
+  if (e.secret) return "[secret]";
+  const data = Buffer.from(v.hex, "hex");
+  if (v.regType === 3 && data.length === 1) return data[0] ? "on" : "off";
+  if (e.name === "hostip" && data.length === 8) return decodeIpv4(data);
+  if (v.regType === 3 && data.length === 8) return data.readBigUInt64LE().toString();
+  if (v.regType === 1) return data.toString("utf16le").replace(/\0+$/, "");
+  void store;
+  return v.hex;
+}
+
+function currentOf(store: BcdStore, e: AppliedElement): { regType: number; hex: string } | null {
+  if (!store.hasObject(e.object)) return null;
+  const cur = store.getElement(e.object, Number.parseInt(e.id, 16));
+  return cur ? { regType: cur.regType, hex: cur.hex } : null;
+}
+
+function same(a: { regType: number; hex: string } | null, b: { regType: number; hex: string } | null): boolean {
+  return a === b || (!!a && !!b && a.regType === b.regType && a.hex === b.hex);
+}
+
+function backupPathFor(stateDir: string, storeFile: string): string {
+  return path.join(stateDir, `pristine-${sha256(path.resolve(storeFile)).slice(0, 16)}.bcd`);
+}
+
+/** Put the store back: the pristine copy when the store is exactly as we left it, else element by element. */
+function restoreStore(file: string, applied: AppliedStore, who: string): void {
+  let cur: string | undefined;
+  try {
+    cur = fileDigests(file).sha256;
+  } catch {
+    throw new Error(`${TYPE}: the store ${file} is gone; nothing to restore`);
+  }
+  if (applied.pristine && cur === applied.writtenSha256 && fs.existsSync(applied.pristine.backup)) {
+    if (fileDigests(applied.pristine.backup).sha256 === applied.pristine.sha256) {
+      copyFileAtomic(applied.pristine.backup, file);
+      fs.rmSync(applied.pristine.backup, { force: true });
+      void report(who, `restored ${file} byte for byte`, "info", true);
+      return;
+    }
+  }
+  const store = openStore(file);
+  for (const e of Object.values(applied.elements)) {
+    if (!store.hasObject(e.object)) continue;
+    const id = Number.parseInt(e.id, 16);
+    if (e.previous) store.setElementRaw(e.object, id, e.previous.hex, e.previous.regType);
+    else store.deleteElement(e.object, id);
+  }
+  for (const o of applied.createdObjects) if (store.hasObject(o)) store.deleteObject(o);
+  store.save();
+  if (applied.pristine) fs.rmSync(applied.pristine.backup, { force: true });
+  void report(who, `restored the elements we changed in ${file}`, "info", true);
+}
+
+/** Apply the desired elements to one store, starting from what we applied before (or nothing). */
+function applyStore(a: Args, file: string, prev: AppliedStore | undefined): AppliedStore {
+  let store: BcdStore;
+  try {
+    store = openStore(file);
+  } catch (e) {
+    throw new InputError(`${TYPE}: 'stores' ${file}: ${(e as Error).message}`);
+  }
+  const before = fileDigests(file).sha256;
+  // the pristine copy stays valid only while nobody else wrote the store since our last write
+  let pristine = prev?.pristine ?? null;
+  if (prev && before !== prev.writtenSha256) pristine = null;
+  if (!prev) {
+    fs.mkdirSync(a.stateDir, { recursive: true });
+    const backup = backupPathFor(a.stateDir, file);
+    copyFileAtomic(file, backup);
+    pristine = { backup, sha256: before };
+  }
+  const elements: Record<string, AppliedElement> = {};
+  const createdObjects = [...(prev?.createdObjects ?? [])];
+  for (const want of desiredSettings(a)) {
+    let guid: string;
+    try {
+      guid = store.resolve(want.object, { mustExist: want.object !== DBGSETTINGS });
+    } catch (e) {
+      throw new InputError(`${TYPE}: 'object' ${want.object} in ${file}: ${(e as Error).message}`);
+    }
+    if (!store.hasObject(guid)) {
+      store.createObject(want.object, 0x20100000);
+      createdObjects.push(guid);
+    }
+    const id = store.elementId(guid, want.name);
+    const enc = store.encodeText(guid, id, want.text);
+    const idHex = id.toString(16).padStart(8, "0");
+    const key = `${guid}/${idHex}`;
+    const old = prev?.elements[key];
+    const e: AppliedElement = {
+      object: guid,
+      id: idHex,
+      name: want.name,
+      desired: { regType: enc.regType, hex: enc.data.toString("hex") },
+      previous: old ? old.previous : currentOf(store, { object: guid, id: idHex } as AppliedElement),
+      secret: want.secret,
+    };
+    elements[key] = e;
+    store.setElementRaw(guid, id, e.desired.hex, e.desired.regType);
+  }
+  // elements we managed before but no longer want: back to their previous value
+  for (const [key, old] of Object.entries(prev?.elements ?? {})) {
+    if (key in elements || !store.hasObject(old.object)) continue;
+    const id = Number.parseInt(old.id, 16);
+    if (old.previous) store.setElementRaw(old.object, id, old.previous.hex, old.previous.regType);
+    else store.deleteElement(old.object, id);
+  }
+  store.save();
+  return { elements, createdObjects, pristine, writtenSha256: fileDigests(file).sha256 };
+}
+
+function effectiveOf(file: string, applied: AppliedStore): Record<string, string> {
+  const store = openStore(file);
+  const out: Record<string, string> = {};
+  for (const e of Object.values(applied.elements)) {
+    const label = e.object.includes("4636856e") ? `dbgsettings.${e.name}` : e.name;
+    out[label] = display(store, e, currentOf(store, e));
+  }
+  return out;
+}
+
+async function run(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
+  const a = parse(news);
+  const oldApplied = (olds?.applied ?? {}) as Record<string, AppliedStore>;
+  const who = `${TYPE}`;
+  const applied: Record<string, AppliedStore> = {};
+  for (const file of a.stores) {
+    await withLock("bcd", file, "BcdSettings", async () => {
+      applied[file] = applyStore(a, file, oldApplied[file]);
+    });
+  }
+  for (const [file, old] of Object.entries(oldApplied)) {
+    if (!(file in applied)) await withLock("bcd", file, "BcdSettings", async () => restoreStore(file, old, who));
+  }
+  const effective: Record<string, Record<string, string>> = {};
+  const storeHashes: Record<string, string> = {};
+  for (const file of a.stores) {
+    effective[file] = effectiveOf(file, applied[file]);
+    storeHashes[file] = applied[file].writtenSha256;
+  }
+  void secretsOf;
+  return { ...a, applied, effective, storeHashes, drift: [] as string[] };
+}
+
+export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
+  return checkWith(BcdSettingsArgsSchema, news, OUTPUT_KEYS);
+}
+
+export async function diff(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.DiffResult> {
+  const keys = ["toolchain", "stores", "object", "flags", "kdnet", "stateDir", "writer"];
+  const changed = keys.some((k) => stableStringify(olds[k] ?? null) !== stableStringify(news[k] ?? null));
+  const drift = ((olds.drift ?? []) as string[]).length > 0;
+  return { changes: changed || drift };
+}
+
+export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
+  const outs = await run(undefined, inputs);
+  return { id: `bcd:${outs.stores.join("|")}`, outs };
+}
+
+export async function update(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.UpdateResult> {
+  return { outs: await run(olds, news) };
+}
+
+/** Refresh: the managed elements as the stores hold them now; differences are drift. */
+export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
+  const applied = (props.applied ?? {}) as Record<string, AppliedStore>;
+  const drift: string[] = [];
+  const effective: Record<string, Record<string, string>> = {};
+  const storeHashes: Record<string, string> = {};
+  for (const [file, ap] of Object.entries(applied)) {
+    if (!fs.existsSync(file)) {
+      drift.push(`${file}: store missing`);
+      continue;
+    }
+    const store = openStore(file);
+    for (const e of Object.values(ap.elements)) {
+      const cur = currentOf(store, e);
+      if (!same(cur, e.desired)) drift.push(`${e.name}: ${display(store, e, e.desired)} -> ${display(store, e, cur)}`);
+    }
+    effective[file] = effectiveOf(file, ap);
+    storeHashes[file] = fileDigests(file).sha256;
+  }
+  if (drift.length > 0) void report(TYPE, `changed by hand: ${drift.join("; ")}`, "warning");
+  return { id, props: { ...props, drift, effective, storeHashes } };
+}
+
+export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
+  const applied = (props.applied ?? {}) as Record<string, AppliedStore>;
+  for (const [file, ap] of Object.entries(applied)) {
+    if (!fs.existsSync(file)) continue;
+    await withLock("bcd", file, "BcdSettings", async () => restoreStore(file, ap, TYPE));
+  }
+}
+export { del as delete };
