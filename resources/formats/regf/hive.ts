@@ -508,6 +508,16 @@ export class Hive {
     if (this.sig(p) !== "sk") throw this.err(sk, "key security cell is not an 'sk' record");
     const dlen = this.u32(p + 16);
     if (20 + dlen > len) throw this.err(sk, `security descriptor of ${dlen} bytes overruns its ${len}-byte cell`);
+    // the security cells form a circular list; its links must name security cells (we relink them on deletes)
+    for (const [field, what] of [
+      [4, "forward"],
+      [8, "backward"],
+    ] as const) {
+      const link = this.u32(p + field);
+      const l = this.cell(link, `security cell ${what} link`, 20);
+      if (this.sig(l.p) !== "sk")
+        throw this.err(sk + 4 + field, `security cell ${what} link does not point to an 'sk' record`);
+    }
   }
 
   private checkVk(vk: number, claim: (cell: number, what: string) => void): void {
@@ -990,7 +1000,7 @@ export class Hive {
     const pnk = this.readNk(parent);
     if (pnk.sk !== NONE) {
       const skp = this.fo(pnk.sk) + 4;
-      this.buf.writeUInt32LE(this.u32(skp + 12) + 1, skp + 12);
+      this.buf.writeUInt32LE(Math.min(this.u32(skp + 12) + 1, 0xffffffff), skp + 12); // saturate a hostile count
       this.buf.writeUInt32LE(pnk.sk, this.fo(cell) + 4 + 44);
       this.skUsers.set(pnk.sk, (this.skUsers.get(pnk.sk) ?? 0) + 1);
     }
@@ -1170,7 +1180,8 @@ export class Hive {
     if (!Number.isInteger(type) || type < 0 || type > 0xffffffff)
       throw new RegfError(-1, `value type ${type} is not a 32-bit number`, this.file);
     if (name.length > 16383) throw new RegfError(-1, "value name longer than 16383 characters", this.file);
-    if (data.length > 0x7fffffff - 8) throw new RegfError(-1, "value data too large", this.file);
+    if (data.length > 0x40000000)
+      throw new RegfError(-1, `value data of ${data.length} bytes is too large (1 GiB at most)`, this.file);
     const bytes = Buffer.from(data);
     const offsets = this.valueOffsets(key.offset);
     const existing = offsets.find((v) => namesEqual(this.readVk(v).name, name));
