@@ -68,11 +68,6 @@ export const StackConfigSchema = z
      * @example "D:\\WinPE_amd64"
      */
     workspace: pathString,
-    /**
-     * open toolchain only: make the working folder with `winpe copype --synthetic` when it does not exist.
-     * @default false
-     */
-    synthesizeWorkspace: z.boolean().default(false),
     /** The driver project: a `.sln` or `.vcxproj`, relative to the project root or absolute. */
     project: pathString.refine((p) => /\.(sln|vcxproj)$/i.test(p), "must end in .sln or .vcxproj"),
     /** Build configuration. @default "Debug" */
@@ -144,13 +139,6 @@ export const StackConfigSchema = z
         code: "custom",
         path: ["bcd", "stores"],
         message: "arm64 media is UEFI-only: only the 'efi' store exists",
-      });
-    }
-    if (c.synthesizeWorkspace && isWin) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["synthesizeWorkspace"],
-        message: "is only supported by the open toolchain",
       });
     }
   });

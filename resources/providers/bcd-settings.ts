@@ -49,7 +49,8 @@ function parse(inputs: Record<string, unknown>) {
 /** The elements the args ask for, as bcdedit text values (object alias, element name, value words). */
 export function desiredSettings(a: Args): Array<{ object: string; name: string; text: string[]; secret: boolean }> {
   const out: Array<{ object: string; name: string; text: string[]; secret: boolean }> = [];
-  for (const [name, v] of Object.entries(a.flags)) if (v) out.push({ object: a.object, name, text: [v], secret: false });
+  for (const [name, v] of Object.entries(a.flags))
+    if (v) out.push({ object: a.object, name, text: [v], secret: false });
   if (a.kdnet) {
     out.push({ object: DBGSETTINGS, name: "debugtype", text: ["NET"], secret: false });
     out.push({ object: DBGSETTINGS, name: "hostip", text: [a.kdnet.hostIp], secret: false });
@@ -210,7 +211,10 @@ async function run(olds: Record<string, unknown> | undefined, news: Record<strin
   return { ...a, applied, effective, storeHashes, drift: [] as string[] };
 }
 
-export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.CheckResult> {
   return checkWith(BcdSettingsArgsSchema, news, OUTPUT_KEYS);
 }
 

@@ -1,0 +1,216 @@
+/**
+ * The winpe-lab program, as a function: stack config in, resources composed, stack outputs out.
+ * `index.ts` calls {@link composeStack}; `winpe plan` uses {@link resolveStack} to show the same paths.
+ *
+ * TestCertificate -> DriverBuild -> BcdSettings -> MountedImage -> InjectedFiles -> ImageCommit -> WinPeIso -> VmBootMedia
+ */
+import * as nodePath from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { BcdSettings } from "./bcd-settings";
+import type { StackConfig } from "./config";
+import { DriverBuild, projectRevisions } from "./driver-build";
+import { normalizeImagePath } from "./formats/image-path";
+import { mediaFingerprint } from "./formats/media-tree";
+import { ImageCommit } from "./image-commit";
+import { InjectedFiles } from "./injected-files";
+import { MountedImage } from "./mounted-image";
+import { PersistentDigestCache, sha256 } from "./runtime/digest";
+import { TestCertificate } from "./test-certificate";
+import { planBuild } from "./toolchains/open/build";
+import { VmBootMedia } from "./vm-boot-media";
+import { WinPeIso } from "./winpe-iso";
+
+/** Every path a stack uses, absolute, in the toolchain's path style. */
+export interface ResolvedStack {
+  workspace: string;
+  mediaDir: string;
+  wim: string;
+  mountDir: string;
+  buildDir: string;
+  isoPath: string;
+  /** Our bookkeeping inside the working folder (certificate, pristine BCD copies, VM definition, caches). */
+  stateDir: string;
+  certDir: string;
+  bcdStateDir: string;
+  vmDir: string;
+  vmName: string;
+  project: string;
+  platform: "x64" | "ARM64";
+  /** BCD stores to change, absolute, with their media-relative names. */
+  stores: Array<{ path: string; rel: string }>;
+  /** Folder in the image for the binaries, `A/B` form. */
+  injectDir: string;
+}
+
+/** Resolve the config's paths against `root` (the project folder): POSIX for open, Windows for adk. */
+export function resolveStack(config: StackConfig, root: string, stackName: string): ResolvedStack {
+  const p = config.toolchain === "adk" ? nodePath.win32 : nodePath.posix;
+  const workspace = p.resolve(root, config.workspace);
+  const mediaDir = p.join(workspace, "media");
+  const stateDir = p.join(workspace, ".winpe-lab");
+  const vmName = config.vm.name ?? `winpe-lab-${stackName}`;
+  const storeRels: string[] = [];
+  if (config.bcd.stores !== "bios") storeRels.push("EFI/Microsoft/Boot/BCD");
+  if (config.bcd.stores !== "efi") storeRels.push("Boot/BCD");
+  return {
+    workspace,
+    mediaDir,
+    wim: p.join(mediaDir, "sources", "boot.wim"),
+    mountDir: p.join(workspace, "mount"),
+    buildDir: config.buildDir ? p.resolve(root, config.buildDir) : p.join(workspace, "build"),
+    isoPath: p.resolve(root, config.iso.path),
+    stateDir,
+    certDir: p.join(stateDir, "cert"),
+    bcdStateDir: p.join(stateDir, "bcd"),
+    vmDir: p.join(stateDir, "vm", vmName),
+    vmName,
+    project: p.resolve(root, config.project),
+    platform: config.arch === "amd64" ? "x64" : "ARM64",
+    stores: storeRels.map((rel) => ({ rel, path: p.join(mediaDir, ...rel.split("/")) })),
+    injectDir: normalizeImagePath(config.injectDir, "injectDir"),
+  };
+}
+
+export interface StackOutputs {
+  isoPath: pulumi.Output<string>;
+  isoSha256: pulumi.Output<string>;
+  isoSize: pulumi.Output<number>;
+  builtFiles: pulumi.Output<Record<string, { path: string; sha256: string; machine: string; signed: boolean }>>;
+  injectedFiles: pulumi.Output<Record<string, { sha256: string; size: number }>>;
+  bcdSettings: pulumi.Output<Record<string, Record<string, string>>>;
+  vmStartCommand: pulumi.Output<string> | string;
+  bootCheck: pulumi.Output<string> | string;
+  debuggerCommand: pulumi.Output<string> | string;
+}
+
+/**
+ * Compose the stack's resources. `kdnetKey` is the KDNET key as a secret (or undefined when the stack does not
+ * configure KDNET). Throws for a bad project (named) before any resource is registered.
+ */
+export function composeStack(config: StackConfig, root: string, stackName: string, holder: string): StackOutputs {
+  const r = resolveStack(config, root, stackName);
+  const toolchain = config.toolchain;
+
+  const cert = config.signing ? new TestCertificate("test-certificate", { toolchain, certDir: r.certDir }) : undefined;
+
+  const plan = planBuild({ project: r.project, configuration: config.configuration, platform: r.platform });
+  const revisions = projectRevisions(plan.projects, plan.rootDir, {
+    toolchain,
+    configuration: config.configuration,
+    platform: r.platform,
+  });
+  const build = new DriverBuild("driver-build", {
+    toolchain,
+    project: r.project,
+    configuration: config.configuration,
+    platform: r.platform,
+    outDir: r.buildDir,
+    signing: cert ? cert.signing : null,
+    revisions,
+  });
+
+  const flags: Record<string, string> = {};
+  for (const f of ["testsigning", "nointegritychecks", "debug", "bootdebug"] as const)
+    flags[f] = config.bcd[f] ? "on" : "off";
+  const bcd = new BcdSettings("bcd-settings", {
+    toolchain,
+    stores: r.stores.map((s) => s.path),
+    object: config.bcd.object,
+    flags,
+    kdnet: config.kdnet
+      ? pulumi.secret({ hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key })
+      : undefined,
+    stateDir: r.bcdStateDir,
+  });
+
+  const image = new MountedImage("boot-wim", {
+    toolchain,
+    wim: r.wim,
+    index: config.imageIndex,
+    mountDir: r.mountDir,
+    holder,
+  });
+
+  const thumbprint = cert ? cert.thumbprint : pulumi.output("unsigned");
+  const files: Record<string, { source: string; revision: pulumi.Output<string> }> = {};
+  const p = toolchain === "adk" ? nodePath.win32 : nodePath.posix;
+  for (const proj of plan.projects) {
+    files[`${r.injectDir}/${proj.outputName}`] = {
+      source: p.join(r.buildDir, proj.outputName),
+      revision: thumbprint.apply((t) => sha256(`${revisions[proj.outputName]}:${proj.kind === "driver" ? t : ""}`)),
+    };
+  }
+  const inject = new InjectedFiles(
+    "injected-files",
+    { mount: image.ref, files: pulumi.output(files) },
+    { dependsOn: [build] },
+  );
+  const commit = new ImageCommit("image-commit", {
+    mount: image.ref,
+    files: inject.staged,
+    contentHash: inject.contentHash,
+  });
+
+  // every other media file, by content (digests cached across runs by path, size, mtime, inode)
+  const exclude = ["sources/boot.wim", ...r.stores.map((s) => s.rel)];
+  const cache = new PersistentDigestCache(p.join(r.stateDir, "digests.json"));
+  const mediaHash = mediaFingerprint(r.mediaDir, exclude, cache);
+  cache.save();
+  const contentHashes = pulumi.all([commit.wimSha256, bcd.storeHashes]).apply(([wim, stores]) => {
+    const h: Record<string, string> = { "sources/boot.wim": wim, media: mediaHash };
+    for (const s of r.stores) h[s.rel] = stores[s.path];
+    return h;
+  });
+  const iso = new WinPeIso("winpe-iso", {
+    toolchain,
+    arch: config.arch,
+    workspace: r.workspace,
+    isoPath: r.isoPath,
+    contentHashes,
+  });
+
+  let vmStartCommand: pulumi.Output<string> | string = "(vm.enabled is false)";
+  let bootCheck: pulumi.Output<string> | string = "";
+  if (config.vm.enabled) {
+    const vm = new VmBootMedia("vm-boot-media", {
+      toolchain,
+      arch: config.arch,
+      name: r.vmName,
+      isoPath: iso.isoPath,
+      isoSha256: iso.sha256,
+      vmDir: r.vmDir,
+      memoryMb: config.vm.memoryMb,
+      createVm: config.vm.create,
+      bootCheck: config.vm.bootCheck,
+      bootPattern: config.vm.bootPattern,
+      bootTimeoutSec: config.vm.bootTimeoutSec,
+    });
+    vmStartCommand = vm.startCommand;
+    bootCheck = vm.bootCheckLine;
+  }
+
+  const debuggerCommand = config.kdnet
+    ? pulumi.secret(`windbg -k net:port=${config.kdnet.port},key=${config.kdnet.key}`)
+    : "(kdnet is not configured)";
+
+  return {
+    isoPath: iso.isoPath,
+    isoSha256: iso.sha256,
+    isoSize: iso.size,
+    builtFiles: build.files.apply((f) => {
+      const out: Record<string, { path: string; sha256: string; machine: string; signed: boolean }> = {};
+      for (const [n, v] of Object.entries(f ?? {}))
+        out[n] = { path: v.path, sha256: v.sha256, machine: v.machine, signed: v.signed };
+      return out;
+    }),
+    injectedFiles: commit.committed.apply((c) => {
+      const out: Record<string, { sha256: string; size: number }> = {};
+      for (const [d, v] of Object.entries(c ?? {})) out[d] = { sha256: v.sha256, size: v.size };
+      return out;
+    }),
+    bcdSettings: bcd.effective,
+    vmStartCommand,
+    bootCheck,
+    debuggerCommand,
+  };
+}

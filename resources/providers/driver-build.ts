@@ -1,0 +1,161 @@
+/** Provider logic of {@link DriverBuild} (loaded at call time by the shell in resources/driver-build.ts). */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { DriverBuildArgsSchema, type DriverBuildOutput } from "../driver-build";
+import { readPeHeaders } from "../formats/pe";
+import { fileDigests, stableStringify } from "../runtime/digest";
+import { progressReporter, report } from "../runtime/progress";
+import { adkBuildCommands, adkSigntoolSignStore } from "../toolchains/adk/build";
+import { runAdk } from "../toolchains/adk/run";
+import { type BuildInputFile, buildProject, changedInputs, planBuild } from "../toolchains/open/build";
+import { signFile, verifySignature } from "../toolchains/open/sign";
+import { checkWith, parseInputs } from "./errors";
+
+const TYPE = "DriverBuild";
+const OUTPUT_KEYS = ["files", "inputsHash", "inputs", "toolchainVersion", "drift"] as const;
+const MACHINES: Record<number, string> = { 34404: "x64", 43620: "ARM64", 332: "x86" };
+const SUBSYSTEMS: Record<number, string> = { 1: "native", 2: "windows", 3: "console", 10: "efi-application" };
+
+function parse(inputs: Record<string, unknown>) {
+  const c = { ...inputs };
+  for (const k of OUTPUT_KEYS) delete c[k];
+  return parseInputs(DriverBuildArgsSchema, c, TYPE);
+}
+
+function describe(file: string, project: string, kind: "driver" | "application"): DriverBuildOutput {
+  const pe = readPeHeaders(file);
+  const d = fileDigests(file);
+  return {
+    path: file,
+    size: d.size,
+    sha256: d.sha256,
+    machine: MACHINES[pe.machine] ?? `0x${pe.machine.toString(16)}`,
+    subsystem: SUBSYSTEMS[pe.subsystem] ?? String(pe.subsystem),
+    kind,
+    signed: pe.signed,
+    project,
+  };
+}
+
+async function build(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
+  const a = parse(news);
+  const who = `${TYPE} ${path.basename(a.project)} ${a.configuration}|${a.platform}`;
+  const resource = `${TYPE}(${path.basename(a.project)})`;
+  const onProgress = progressReporter(who, 1000);
+  if (a.toolchain === "adk") return buildWithAdk(a, resource, onProgress);
+  const r = await buildProject({
+    project: a.project,
+    configuration: a.configuration,
+    platform: a.platform,
+    outDir: a.outDir,
+    onProgress,
+    resource,
+  });
+  const files: Record<string, DriverBuildOutput> = {};
+  const root = path.dirname(a.project);
+  for (const o of r.outputs) {
+    if (a.signing && o.kind === "driver") {
+      await signFile(o.path, a.signing, { resource });
+      const v = await verifySignature(o.path, a.signing.certPem, { resource });
+      if (!v.valid) throw new Error(`${TYPE}: osslsigncode could not verify the signature of ${o.path}:\n${v.output}`);
+    }
+    files[path.basename(o.path)] = describe(o.path, path.relative(root, o.project).split(path.sep).join("/"), o.kind);
+  }
+  // files an earlier build produced that this one did not: remove them
+  for (const [name, f] of Object.entries((olds?.files ?? {}) as Record<string, DriverBuildOutput>)) {
+    if (!(name in files)) fs.rmSync(f.path, { force: true });
+  }
+  void report(who, `built ${Object.keys(files).join(", ")}`, "info", true);
+  return {
+    ...a,
+    files,
+    inputsHash: r.inputsHash,
+    inputs: r.inputs,
+    toolchainVersion: r.toolchainVersion,
+    drift: [] as string[],
+  };
+}
+
+/** adk: MSBuild (after `nuget restore` when the project uses NuGet), then signtool with the store certificate. */
+async function buildWithAdk(a: ReturnType<typeof parse>, resource: string, onProgress: (l: string) => void) {
+  const plan = planBuild({ project: a.project, configuration: a.configuration, platform: a.platform });
+  const needsRestore =
+    plan.projects.some((p) => p.config.packageReferences.length > 0) ||
+    plan.projects.some((p) => fs.existsSync(path.join(p.config.projectDir, "packages.config")));
+  for (const c of adkBuildCommands({ ...a, needsRestore })) await runAdk(c, { resource, onLine: onProgress });
+  const files: Record<string, DriverBuildOutput> = {};
+  for (const p of plan.projects) {
+    const file = path.win32.join(a.outDir, p.outputName);
+    if (a.signing && p.kind === "driver") {
+      await runAdk(adkSigntoolSignStore({ file, thumbprint: a.signing.thumbprint }), { resource });
+    }
+    files[p.outputName] = describe(file, path.relative(path.dirname(a.project), p.config.file), p.kind);
+  }
+  const inputs = Object.values(files).map((f) => ({ path: f.path, sha256: f.sha256 }));
+  return { ...a, files, inputsHash: "", inputs, toolchainVersion: "msbuild", drift: [] as string[] };
+}
+
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.CheckResult> {
+  return checkWith(DriverBuildArgsSchema, news, OUTPUT_KEYS);
+}
+
+/** Rebuild when an argument changed, a recorded input's content changed, or an output drifted. No tool runs. */
+export async function diff(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.DiffResult> {
+  const keys = ["toolchain", "project", "configuration", "platform", "outDir", "revisions"];
+  const changed = keys.some((k) => stableStringify(olds[k] ?? null) !== stableStringify(news[k] ?? null));
+  const thumb = (s: unknown) => (s && typeof s === "object" ? (s as { thumbprint?: string }).thumbprint : null) ?? null;
+  const signing = thumb(olds.signing) !== thumb(news.signing);
+  const inputs = changedInputs((olds.inputs ?? []) as BuildInputFile[]).length > 0;
+  const drift = ((olds.drift ?? []) as string[]).length > 0;
+  const replaces = stableStringify(olds.outDir) !== stableStringify(news.outDir) ? ["outDir"] : [];
+  return { changes: changed || signing || inputs || drift, replaces };
+}
+
+export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
+  const outs = await build(undefined, inputs);
+  return { id: `${outs.project}|${outs.configuration}|${outs.platform}`, outs };
+}
+
+export async function update(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.UpdateResult> {
+  return { outs: await build(olds, news) };
+}
+
+/** Refresh: outputs deleted or altered by hand are drift. */
+export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
+  const files = (props.files ?? {}) as Record<string, DriverBuildOutput>;
+  const drift: string[] = [];
+  for (const [name, f] of Object.entries(files)) {
+    try {
+      if (fileDigests(f.path).sha256 !== f.sha256) drift.push(`${name}: altered`);
+    } catch {
+      drift.push(`${name}: missing`);
+    }
+  }
+  if (drift.length > 0) void report(TYPE, `outputs changed outside winpe-lab: ${drift.join(", ")}`, "warning");
+  return { id, props: { ...props, drift } };
+}
+
+/** Delete: exactly the files the build produced (and the output folder when that leaves it empty). */
+export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
+  const files = (props.files ?? {}) as Record<string, DriverBuildOutput>;
+  for (const f of Object.values(files)) fs.rmSync(f.path, { force: true });
+  const outDir = String(props.outDir ?? "");
+  try {
+    if (outDir && fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);
+  } catch {
+    // not empty or gone
+  }
+}
+export { del as delete };

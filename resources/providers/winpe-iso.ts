@@ -1,0 +1,104 @@
+/** Provider logic of {@link WinPeIso} (loaded at call time by the shell in resources/winpe-iso.ts). */
+import * as fs from "node:fs";
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { produceAtomically } from "../runtime/atomic";
+import { fileDigests, stableStringify } from "../runtime/digest";
+import { withLock } from "../runtime/locks";
+import { progressReporter, report } from "../runtime/progress";
+import { oscdimgIso } from "../toolchains/adk/media";
+import { runAdk } from "../toolchains/adk/run";
+import { WinPeIsoArgsSchema } from "../winpe-iso";
+import { checkWith, InputError, parseInputs } from "./errors";
+
+const TYPE = "WinPeIso";
+const OUTPUT_KEYS = ["size", "sha256", "state"] as const;
+
+function parse(inputs: Record<string, unknown>) {
+  const c = { ...inputs };
+  for (const k of OUTPUT_KEYS) delete c[k];
+  return parseInputs(WinPeIsoArgsSchema, c, TYPE);
+}
+
+async function write(inputs: Record<string, unknown>) {
+  const a = parse(inputs);
+  const who = `${TYPE} ${a.isoPath}`;
+  const onProgress = progressReporter(who);
+  if (fs.existsSync(a.isoPath) && fs.statSync(a.isoPath).isDirectory()) {
+    throw new InputError(`${TYPE}: 'isoPath' ${a.isoPath} is a folder; name a file ending in .iso`);
+  }
+  await withLock("iso", a.isoPath, who, async () => {
+    if (a.toolchain === "open") {
+      const { makeMedia } = await import("../toolchains/open/makemedia");
+      await makeMedia(a.workspace, a.isoPath, {
+        force: true,
+        arch: a.arch,
+        prompt: !a.noPrompt,
+        resource: `${TYPE}(${a.isoPath})`,
+        onProgress,
+      });
+    } else {
+      await produceAtomically(a.isoPath, async (tmp) => {
+        await runAdk(oscdimgIso({ arch: a.arch, workdir: a.workspace, iso: tmp, noPrompt: a.noPrompt }), {
+          resource: `${TYPE}(${a.isoPath})`,
+          onLine: onProgress,
+        });
+      });
+    }
+  });
+  const d = fileDigests(a.isoPath);
+  void report(who, `wrote ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
+  return { ...a, size: d.size, sha256: d.sha256, state: "present" };
+}
+
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.CheckResult> {
+  return checkWith(WinPeIsoArgsSchema, news, OUTPUT_KEYS);
+}
+
+export async function diff(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.DiffResult> {
+  const keys = ["toolchain", "arch", "workspace", "isoPath", "noPrompt", "contentHashes"];
+  const changed = keys.filter((k) => stableStringify(olds[k] ?? null) !== stableStringify(news[k] ?? null));
+  const replaces = changed.includes("isoPath") ? ["isoPath"] : [];
+  return { changes: changed.length > 0 || olds.state !== "present", replaces, deleteBeforeReplace: false };
+}
+
+export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
+  const outs = await write(inputs);
+  return { id: outs.isoPath, outs };
+}
+
+export async function update(
+  _id: string,
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<dynamic.UpdateResult> {
+  return { outs: await write(news) };
+}
+
+/** Refresh: the ISO deleted or altered by hand is drift (the next up writes it again). */
+export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
+  const iso = String(props.isoPath);
+  if (!fs.existsSync(iso)) {
+    void report(TYPE, `${iso} is gone; the next up writes it again`, "warning");
+    return { id, props: { ...props, state: "missing", size: 0, sha256: "" } };
+  }
+  const d = fileDigests(iso);
+  const state = d.sha256 === props.sha256 ? "present" : "altered";
+  if (state !== "present")
+    void report(TYPE, `${iso} was changed outside winpe-lab; the next up writes it again`, "warning");
+  return { id, props: { ...props, state, size: d.size, sha256: d.sha256 } };
+}
+
+export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
+  const iso = String(props.isoPath);
+  await withLock("iso", iso, TYPE, async () => {
+    fs.rmSync(iso, { force: true });
+  });
+}
+export { del as delete };
