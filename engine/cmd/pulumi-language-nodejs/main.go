@@ -9,7 +9,8 @@
 // Protocol (as implemented by sdk/v3 go/common/resource/plugin):
 //
 //  1. The engine starts us as `pulumi-language-nodejs [flags] <engine address>`. The engine address is
-//     always the last positional argument. Flags the engine may add: `--logtostderr`, `-v=N` (only with
+//     always the last positional argument (absent only when started by hand for PULUMI_DEBUG_LANGUAGES;
+//     the engine then sends it in Handshake). Flags the engine may add: `--logtostderr`, `-v=N` (only with
 //     `pulumi --logflow`) and `--tracing <url>`. Older/other launchers pass `-root`, `-typescript`,
 //     `-tsconfig`, `-nodeargs`; we accept those, and ignore any flag we do not know.
 //  2. We listen on a free 127.0.0.1 port and print that port, followed by a newline, on stdout. That
@@ -34,6 +35,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,9 +73,10 @@ type hostOptions struct {
 	nodeargs      string // -nodeargs "<args>"; runtime option `nodeargs` wins
 }
 
-// valueFlags are the flags that take a value as the next argument when written without `=`.
+// valueFlags are the flags that take a value as the next argument when written without `=`. (The
+// engine always writes `-v=N`, so `-v` is not listed: it must never swallow the engine address.)
 var valueFlags = map[string]bool{
-	"tracing": true, "root": true, "tsconfig": true, "nodeargs": true, "packagemanager": true, "v": true,
+	"tracing": true, "root": true, "tsconfig": true, "nodeargs": true, "packagemanager": true,
 }
 
 // parseArgs reads our command line leniently: flags may use one or two dashes and `-k v` or `-k=v`;
@@ -115,12 +118,11 @@ func parseArgs(args []string) (hostOptions, error) {
 				}
 				opts.typescript = b
 			}
-		case "v", "logtostderr", "logflow":
+		case "logflow":
+			// The CLI's own flag; it only decides whether -v/-logtostderr are forwarded to us.
+		case "v", "logtostderr":
 			if !hasValue {
 				value = "true"
-			}
-			if name == "logflow" {
-				continue // not a glog flag: the engine uses it only to decide what to forward
 			}
 			if err := flagSet(name, value); err != nil {
 				return opts, err
@@ -129,10 +131,9 @@ func parseArgs(args []string) (hostOptions, error) {
 			logging.V(5).Infof("ignoring unknown flag %q", arg)
 		}
 	}
-	if len(positional) == 0 {
-		return opts, errors.New("missing required engine RPC address argument")
+	if len(positional) > 0 {
+		opts.engineAddress = positional[len(positional)-1]
 	}
-	opts.engineAddress = positional[len(positional)-1]
 	return opts, nil
 }
 
@@ -168,9 +169,11 @@ func serve(args []string) error {
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := rpcutil.Healthcheck(ctx, opts.engineAddress, 5*time.Minute, cancel); err != nil {
-		return fmt.Errorf("could not start health check of the engine at %s: %w", opts.engineAddress, err)
-	}
+	if opts.engineAddress != "" {
+		if err := rpcutil.Healthcheck(ctx, opts.engineAddress, 5*time.Minute, cancel); err != nil {
+			return fmt.Errorf("could not start health check of the engine at %s: %w", opts.engineAddress, err)
+		}
+	} // else: started by hand for PULUMI_DEBUG_LANGUAGES; the engine sends its address in Handshake
 
 	cancelChannel := make(chan bool)
 	go func() {
@@ -201,7 +204,15 @@ func serve(args []string) error {
 // as "not supported" where it has a fallback (Handshake, GetRequiredPackages, Cancel).
 type languageHost struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
+	mu   sync.Mutex // guards opts, which Handshake may update
 	opts hostOptions
+}
+
+// options returns a copy of the host options.
+func (h *languageHost) options() hostOptions {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.opts
 }
 
 // Handshake is only sent by engines that attach to an already running host (PULUMI_DEBUG_LANGUAGES);
@@ -210,6 +221,8 @@ type languageHost struct {
 func (h *languageHost) Handshake(
 	_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
 ) (*pulumirpc.LanguageHandshakeResponse, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if req.GetEngineAddress() != "" {
 		h.opts.engineAddress = req.GetEngineAddress()
 	}
@@ -314,7 +327,8 @@ type runtimeOptions struct {
 }
 
 func (h *languageHost) runtimeOptions(info *pulumirpc.ProgramInfo) runtimeOptions {
-	ro := runtimeOptions{typescript: h.opts.typescript, tsconfig: h.opts.tsconfig, nodeargs: h.opts.nodeargs}
+	opts := h.options()
+	ro := runtimeOptions{typescript: opts.typescript, tsconfig: opts.tsconfig, nodeargs: opts.nodeargs}
 	fields := info.GetOptions().GetFields()
 	if v, ok := fields["typescript"]; ok {
 		if _, isBool := v.GetKind().(*structpb.Value_BoolValue); isBool {
@@ -354,9 +368,10 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	if entryPoint == "" {
 		entryPoint = "."
 	}
+	opts := h.options()
 	rootDir := req.GetInfo().GetRootDirectory()
 	if rootDir == "" {
-		rootDir = h.opts.root
+		rootDir = opts.root
 	}
 	ro := h.runtimeOptions(req.GetInfo())
 
@@ -379,7 +394,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 		}
 	}
 	addFlag("monitor", req.GetMonitorAddress())
-	addFlag("engine", h.opts.engineAddress)
+	addFlag("engine", opts.engineAddress)
 	addFlag("organization", req.GetOrganization())
 	addFlag("project", req.GetProject())
 	addFlag("stack", req.GetStack())
@@ -391,7 +406,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	if req.GetDryRun() {
 		args = append(args, "--dry-run")
 	}
-	addFlag("tracing", h.opts.tracing)
+	addFlag("tracing", opts.tracing)
 	args = append(args, entryPoint)
 	args = append(args, req.GetArgs()...)
 

@@ -14,8 +14,8 @@ func TestParseArgs(t *testing.T) {
 	if opts.engineAddress != "127.0.0.1:1234" || opts.tracing != "http://t" || opts.root != "/r" || opts.typescript {
 		t.Fatalf("unexpected options: %+v", opts)
 	}
-	if _, err := parseArgs([]string{"-v=3"}); err == nil {
-		t.Fatal("expected an error without the engine address")
+	if opts, err := parseArgs([]string{"-v=3"}); err != nil || opts.engineAddress != "" {
+		t.Fatalf("attach mode (no engine address): %+v %v", opts, err)
 	}
 }
 
