@@ -34,12 +34,12 @@ export const BcdConfigSchema = z
     object: z.string().default("{default}"),
     /** Load test-signed drivers. @default true */
     testsigning: z.boolean().default(true),
-    /** Disable driver signature checks. @default false */
-    nointegritychecks: z.boolean().default(false),
-    /** Kernel debugging of the loaded OS. @default false */
-    debug: z.boolean().default(false),
-    /** Boot debugging (boot manager / loader). @default false */
-    bootdebug: z.boolean().default(false),
+    /** Disable driver signature checks. @default not managed (the store's own value stays) */
+    nointegritychecks: z.boolean().optional(),
+    /** Kernel debugging of the loaded OS. @default not managed */
+    debug: z.boolean().optional(),
+    /** Boot debugging (boot manager / loader). @default not managed */
+    bootdebug: z.boolean().optional(),
   })
   .strict();
 

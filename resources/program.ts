@@ -110,8 +110,10 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   });
 
   const flags: Record<string, string> = {};
-  for (const f of ["testsigning", "nointegritychecks", "debug", "bootdebug"] as const)
-    flags[f] = config.bcd[f] ? "on" : "off";
+  for (const f of ["testsigning", "nointegritychecks", "debug", "bootdebug"] as const) {
+    const v = config.bcd[f];
+    if (v !== undefined) flags[f] = v ? "on" : "off";
+  }
   const bcd = new BcdSettings("bcd-settings", {
     toolchain,
     stores: r.stores.map((s) => s.path),

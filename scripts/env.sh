@@ -14,3 +14,4 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
 export PULUMI_SKIP_CONFIRMATIONS=true
 mkdir -p "$WINPE_ROOT/.pulumi-state" "$PULUMI_HOME"
+export PULUMI_NODEJS_TRANSPILE_ONLY=true   # the type check runs in npm test; the engine runs the program transpile-only

@@ -71,6 +71,10 @@ function display(store: BcdStore, e: AppliedElement, v: { regType: number; hex: 
   const data = Buffer.from(v.hex, "hex");
   if (v.regType === 3 && data.length === 1) return data[0] ? "on" : "off";
   if (e.name === "hostip" && data.length === 8) return decodeIpv4(data);
+  if (e.name === "debugtype" && data.length === 8) {
+    const t = Number(data.readBigUInt64LE());
+    return ["Serial", "1394", "USB", "NET", "Local"][t] ?? String(t);
+  }
   if (v.regType === 3 && data.length === 8) return data.readBigUInt64LE().toString();
   if (v.regType === 1) return data.toString("utf16le").replace(/\0+$/, "");
   void store;
