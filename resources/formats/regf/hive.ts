@@ -259,11 +259,14 @@ export class Hive {
   private readonly file?: string;
   private readonly clock?: () => bigint;
   private modified = false;
+  /** The bytes as parsed or last serialized: a hive whose bytes are back to these counts as unmodified. */
+  private original: Buffer;
   private rootOffset: number;
   private readonly minor: number;
 
   private constructor(buf: Buffer, opts: HiveOptions, validate: boolean) {
     this.buf = buf;
+    this.original = Buffer.from(buf);
     this.file = opts.file;
     this.clock = opts.clock;
     const { binsSize, rootOffset, minor } = this.checkBaseBlock();
@@ -659,9 +662,9 @@ export class Hive {
     return this.getKey(path)?.value(name);
   }
 
-  /** Whether the hive was changed since it was parsed, created or last serialized. */
+  /** Whether the hive's bytes differ from those parsed, created or last serialized (so a save would write). */
   isModified(): boolean {
-    return this.modified;
+    return this.modified && !this.buf.equals(this.original);
   }
 
   /** Minor format version (BCD stores: 3). */
@@ -1257,7 +1260,7 @@ export class Hive {
    * (and the base block timestamp set when a clock was given). The hive then counts as unmodified.
    */
   serialize(): Buffer {
-    if (this.modified) {
+    if (this.isModified()) {
       const b = this.buf;
       const seq = (b.readUInt32LE(4) + 1) >>> 0;
       b.writeUInt32LE(seq, 4);
@@ -1265,8 +1268,9 @@ export class Hive {
       const t = this.now();
       if (t !== undefined) b.writeBigUInt64LE(t, 12);
       b.writeUInt32LE(baseBlockChecksum(b), 508);
-      this.modified = false;
+      this.original = Buffer.from(b);
     }
+    this.modified = false;
     return Buffer.from(this.buf);
   }
 
