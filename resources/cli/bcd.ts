@@ -255,7 +255,7 @@ function cmdDbgSettings(s: BcdStore, params: string[], verbose: boolean): number
   const kv = new Map<string, string>();
   const flags = new Set<string>();
   for (const o of opts) {
-    const m = /^([a-z]+):(.*)$/i.exec(o);
+    const m = o.match(/^([a-z]+):(.*)$/i);
     if (m) {
       const k = m[1].toLowerCase();
       if (kv.has(k)) throw new UsageError(`/dbgsettings: ${k} given twice`);

@@ -335,7 +335,7 @@ describe("winpe bcd (bcdedit syntax)", () => {
     expect(await hivexgetText(S, el(DBG, "12000019"), "Element")).toBe("0.25.0");
     const nk = await bcd("/store", S, "/dbgsettings", "net", "hostip:10.0.0.2", "port:50000", "newkey");
     expect(nk.code).toBe(0);
-    const m = /^Key=([0-9a-z]+\.[0-9a-z]+\.[0-9a-z]+\.[0-9a-z]+)$/.exec(nk.stdout.trim());
+    const m = nk.stdout.trim().match(/^Key=([0-9a-z]+\.[0-9a-z]+\.[0-9a-z]+\.[0-9a-z]+)$/);
     expect(m).not.toBeNull();
     expect(await hivexgetText(S, el(DBG, "1200001d"), "Element")).toBe(m![1]);
     expect(await hivexgetHex(S, el(DBG, "1600001c"), "Element")).toBe("01");

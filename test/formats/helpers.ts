@@ -105,24 +105,24 @@ export async function canonOfHivex(file: string): Promise<Canon | null> {
       out.set(p === "\\" ? "\\" : p, cur);
       continue;
     }
-    const m = /^(?:"((?:[^"\\]|\\.)*)"|@)=(.*)$/.exec(line);
+    const m = line.match(/^(?:"((?:[^"\\]|\\.)*)"|@)=(.*)$/);
     if (!m || !cur) continue;
     const name = m[1] === undefined ? "" : m[1].replace(/\\(.)/g, "$1");
     const val = m[2];
-    const dw = /^dword:([0-9a-f]{8})$/i.exec(val);
+    const dw = val.match(/^dword:([0-9a-f]{8})$/i);
     if (dw) {
       const b = Buffer.alloc(4);
       b.writeUInt32LE(Number.parseInt(dw[1], 16));
       cur.set(name, `4:${b.toString("hex")}`);
       continue;
     }
-    const hx = /^hex(?:\(([0-9a-f]+)\))?:(.*)$/i.exec(val);
+    const hx = val.match(/^hex(?:\(([0-9a-f]+)\))?:(.*)$/i);
     if (hx) {
       const type = hx[1] === undefined ? 3 : Number.parseInt(hx[1], 16);
       cur.set(name, `${type}:${hx[2].replace(/[,\s]/g, "")}`);
       continue;
     }
-    const str = /^"((?:[^"\\]|\\.)*)"$/.exec(val);
+    const str = val.match(/^"((?:[^"\\]|\\.)*)"$/);
     if (str) cur.set(name, `1:${Buffer.from(`${str[1].replace(/\\(.)/g, "$1")}\0`, "utf16le").toString("hex")}`);
   }
   return out;

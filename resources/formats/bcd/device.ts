@@ -17,7 +17,7 @@ import { ALIAS_OF } from "./elements";
 
 /** GUID text ("{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}") to its 16 mixed-endian bytes. */
 export function guidToBytes(guid: string): Buffer {
-  const m = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i.exec(guid);
+  const m = guid.match(/^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i);
   if (!m) throw new Error(`'${guid}' is not a GUID`);
   const b = Buffer.alloc(16);
   b.writeUInt32LE(Number.parseInt(m[1], 16), 0);

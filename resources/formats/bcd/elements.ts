@@ -478,7 +478,7 @@ export function elementByName(name: string, type: number | undefined): ElementDe
 
 /** Parse an element id written as 8 hex digits (optionally `0x`-prefixed, or `custom:`-prefixed). */
 export function parseElementId(text: string): number | undefined {
-  const m = /^(?:custom:|0x)?([0-9a-f]{8})$/i.exec(text.trim());
+  const m = text.trim().match(/^(?:custom:|0x)?([0-9a-f]{8})$/i);
   return m ? Number.parseInt(m[1], 16) : undefined;
 }
 

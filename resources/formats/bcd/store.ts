@@ -118,7 +118,7 @@ export function encodeInteger(v: bigint | number): Buffer {
 
 /** Encode an IPv4 address as bcdedit's hostip integer (network-order bytes in the low 4 bytes; unverified). */
 export function encodeIpv4(ip: string): Buffer {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip.trim());
+  const m = ip.trim().match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
   if (!m) throw new BcdError(`'${ip}' is not an IPv4 address (a.b.c.d)`);
   const parts = m.slice(1).map((x) => Number(x));
   if (parts.some((p) => p > 255)) throw new BcdError(`'${ip}' is not an IPv4 address (each part 0-255)`);
@@ -272,7 +272,7 @@ export class BcdStore {
           "the store has no default boot entry ({bootmgr} element 23000003 is absent); name the object by its GUID",
         );
     } else {
-      const m = /^\{([a-z]+)\}$/.exec(lower);
+      const m = lower.match(/^\{([a-z]+)\}$/);
       if (m) {
         guid = WELL_KNOWN_OBJECTS[m[1]];
         if (!guid)
@@ -481,7 +481,7 @@ export class BcdStore {
   parseDevice(text: string): Buffer {
     const t = text.trim();
     if (lc(t) === "boot") return encodeBootDevice();
-    const m = /^ramdisk=\[boot\](\\[^,]*),(\{[^}]+\})$/i.exec(t);
+    const m = t.match(/^ramdisk=\[boot\](\\[^,]*),(\{[^}]+\})$/i);
     if (m) return encodeRamdiskDevice(m[1], this.resolve(m[2], { mustExist: false }));
     throw new BcdError(
       `device '${t}' is not supported here: use boot or ramdisk=[boot]\\path\\file.wim,{options-guid}`,
