@@ -51,7 +51,38 @@ export function parseInputs<S extends z.ZodType>(
   throw new InputError(`${resourceType}: ${zodMessage(r.error)}`);
 }
 
-/** A `check` implementation: validates `news` with `schema`, failures name the property. */
+/** The value Pulumi passes for an input that is not known yet (during preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The value at `path` in `root`. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const k of path) {
+    if (cur === UNKNOWN) return UNKNOWN;
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k as string];
+  }
+  return cur;
+}
+
+/** Whether `path` in `root` is (or lies under) a value not known yet. */
+function isUnknownAt(root: unknown, path: readonly PropertyKey[]): boolean {
+  for (let i = 0; i <= path.length; i++) if (valueAt(root, path.slice(0, i)) === UNKNOWN) return true;
+  return false;
+}
+
+/** Whether any value in `v` is not known yet. */
+export function containsUnknown(v: unknown): boolean {
+  if (v === UNKNOWN) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  if (v && typeof v === "object") return Object.values(v as Record<string, unknown>).some(containsUnknown);
+  return false;
+}
+
+/**
+ * A `check` implementation: validates `news` with `schema`, failures name the property. Values not known yet
+ * (preview) are not judged; the inputs then pass through as given and are checked again when known.
+ */
 export function checkWith<S extends z.ZodType>(
   schema: S,
   news: Record<string, unknown>,
@@ -61,6 +92,12 @@ export function checkWith<S extends z.ZodType>(
   delete copy.__provider; // the serialized provider; the dynamic-provider host puts it back
   for (const k of strip) delete copy[k];
   const r = schema.safeParse(copy);
-  if (!r.success) return { failures: zodFailures(r.error) };
-  return { inputs: r.data as Record<string, unknown> };
+  if (!containsUnknown(copy)) {
+    if (!r.success) return { failures: zodFailures(r.error) };
+    return { inputs: r.data as Record<string, unknown> };
+  }
+  if (r.success) return { inputs: r.data as Record<string, unknown> };
+  const real = r.error.issues.filter((i) => !isUnknownAt(copy, i.path) && i.code !== "custom");
+  if (real.length > 0) return { failures: zodFailures({ ...r.error, issues: real } as z.ZodError) };
+  return { inputs: news };
 }

@@ -61,7 +61,7 @@ export async function check(
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
   const r = checkWith(InjectedFilesArgsSchema, news, OUTPUT_KEYS);
-  if (r.failures || !r.inputs) return r;
+  if (r.failures || !r.inputs || !r.inputs.files || typeof r.inputs.files !== "object") return r;
   const files: Record<string, unknown> = {};
   for (const [d, s] of Object.entries(r.inputs.files as Record<string, unknown>)) files[normalizeImagePath(d)] = s;
   return { inputs: { ...r.inputs, files: sortRecord(files) } };
