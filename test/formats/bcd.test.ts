@@ -415,6 +415,11 @@ describe("winpe bcd (bcdedit syntax)", () => {
     await refused(N, ["/enum"], /needs \/store/);
     await refused(N, ["/store", N, "/frobnicate"], /not supported/);
     await refused(N, ["/store", path.join(dir, "missing.bcd"), "/enum"], /no such file/);
+    const ro = copyFixture(dir, "ntloader-multi.bcd", "readonly.bcd");
+    fs.chmodSync(ro, 0o444);
+    await refused(ro, ["/store", ro, "/set", "{default}", "testsigning", "on"], /read-only/);
+    fs.chmodSync(ro, 0o644);
+    await refused(N, ["/createstore", path.join(dir, "no-such-folder", "x.bcd")], /does not exist/);
     const notHive = path.join(dir, "not-a-hive.bcd");
     fs.writeFileSync(notHive, "hello");
     await refused(notHive, ["/store", notHive, "/enum"], /registry hive/);

@@ -13,6 +13,7 @@
  * unverified against Windows (no Windows-made store with hostip was available).
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import {
   decodeMultiString,
   decodeString,
@@ -673,7 +674,32 @@ export class BcdStore {
    * @returns whether the file was written (false: nothing changed, the file is byte-identical)
    */
   save(): boolean {
-    return saveHive(this.hive, this.file);
+    if (!this.hive.isModified()) return false;
+    return writeStore(this.hive, this.file);
+  }
+}
+
+/** Save `hive` to `file` (atomically), with errors that name the store rather than the temporary file. */
+function writeStore(hive: Hive, file: string): boolean {
+  try {
+    const st = fs.statSync(file);
+    if ((st.mode & 0o222) === 0) throw new BcdError(`cannot write ${file}: the file is read-only`);
+  } catch (e) {
+    if (e instanceof BcdError) throw e;
+    const dir = path.dirname(path.resolve(file));
+    if (!fs.existsSync(dir)) throw new BcdError(`cannot write ${file}: the folder ${dir} does not exist`);
+  }
+  try {
+    return saveHive(hive, file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why =
+      err.code === "EACCES" || err.code === "EPERM"
+        ? "permission denied"
+        : err.code === "ENOSPC"
+          ? "no space left"
+          : err.message;
+    throw new BcdError(`cannot write ${file}: ${why}; the file is unchanged`);
   }
 }
 
@@ -731,7 +757,7 @@ export function newStoreHive(opts: NewStoreOptions = {}): Hive {
  */
 export function createEmptyStore(file: string, opts: NewStoreOptions = {}): void {
   if (fs.existsSync(file)) throw new BcdError(`${file} exists already; /createstore makes a new file only`);
-  saveHive(newStoreHive(opts), file);
+  writeStore(newStoreHive(opts), file);
 }
 
 export { decodeDevice, formatDevice };
