@@ -18,7 +18,9 @@ describe("smoke: real engine, dynamic resource + local.Command", () => {
     dir = scratchDir("smoke");
     const program = path.join(dir, "program");
     fs.mkdirSync(program);
-    fs.copyFileSync(path.join(__dirname, "smoke-program", "Pulumi.yaml"), path.join(program, "Pulumi.yaml"));
+    const yaml = fs.readFileSync(path.join(__dirname, "smoke-program", "Pulumi.yaml"), "utf8");
+    const plugins = `plugins:\n  providers:\n    - name: command\n      version: 1.2.1\n      path: ${path.join(REPO_ROOT, ".tools", "bin")}\n`;
+    fs.writeFileSync(path.join(program, "Pulumi.yaml"), `${yaml}${plugins}`);
     const rel = path
       .relative(program, path.join(REPO_ROOT, "resources", "tool-probe"))
       .split(path.sep)
