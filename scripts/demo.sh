@@ -23,7 +23,7 @@ if [ ! -d "$workspace/media" ]; then
 fi
 
 echo "[demo] pulumi up --stack $stack"
-bash scripts/pulumi.sh up --yes --skip-preview --stack "$stack"
+bash scripts/pulumi.sh up --yes --skip-preview --suppress-outputs --stack "$stack"
 
 echo
 bash scripts/pulumi.sh stack output --json --stack "$stack" > .work/$stack-outputs.json
