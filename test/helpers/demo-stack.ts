@@ -134,7 +134,8 @@ export function opsByType(events: EngineEvent[]): Record<string, string[]> {
     // the stack itself and provider instances (the dynamic provider sees every config change) are not resources
     if (!m || m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:")) continue;
     const type = m.type.split(":").pop() ?? m.type;
-    (out[m.op] ??= []).push(type);
+    if (!out[m.op]) out[m.op] = [];
+    out[m.op].push(type);
   }
   for (const k of Object.keys(out)) out[k].sort();
   return out;
