@@ -41,7 +41,11 @@ describe("BcdSettings provider (our BCD module, real stores)", () => {
     fs.copyFileSync(path.join(FIXTURES, "ntloader-multi.bcd"), store);
     fs.chmodSync(store, 0o644);
     original = fs.readFileSync(store);
-    const r = await runTool("hivexget", [store, "\\Objects\\{9dea862c-5cdd-4e70-acc1-f32b344d4795}\\Elements\\23000003", "Element"]);
+    const r = await runTool("hivexget", [
+      store,
+      "\\Objects\\{9dea862c-5cdd-4e70-acc1-f32b344d4795}\\Elements\\23000003",
+      "Element",
+    ]);
     defaultGuid = r.stdout.trim();
     expect(defaultGuid).toMatch(/^\{[0-9a-f-]{36}\}$/i);
   });
@@ -69,7 +73,10 @@ describe("BcdSettings provider (our BCD module, real stores)", () => {
   });
 
   it("create sets testsigning, debug and KDNET; hivexget reads the exact bytes", async () => {
-    const checked = await bcdP.check({}, inputs({ testsigning: "on", debug: "on" }, { hostIp: "10.0.2.2", port: 50005, key: "5.5.5.5" }));
+    const checked = await bcdP.check(
+      {},
+      inputs({ testsigning: "on", debug: "on" }, { hostIp: "10.0.2.2", port: 50005, key: "5.5.5.5" }),
+    );
     state = (await bcdP.create(checked.inputs as Props)).outs as Props;
     const el = (obj: string, id: string) => `\\Objects\\${obj}\\Elements\\${id}`;
     expect(await hexOf(store, el(defaultGuid, "16000049"))).toBe("01");
@@ -78,21 +85,38 @@ describe("BcdSettings provider (our BCD module, real stores)", () => {
     expect(await hexOf(store, el(dbg, "15000011"))).toBe("0300000000000000");
     expect(await hexOf(store, el(dbg, "1500001b"))).toBe("55c3000000000000");
     expect(await hivexget(store, el(dbg, "1200001d"))).toBe("5.5.5.5");
-    expect((state.effective as Record<string, Props>)[store]).toMatchObject({ testsigning: "on", debug: "on", "dbgsettings.port": "50005", "dbgsettings.key": "[secret]" });
+    expect((state.effective as Record<string, Props>)[store]).toMatchObject({
+      testsigning: "on",
+      debug: "on",
+      "dbgsettings.port": "50005",
+      "dbgsettings.key": "[secret]",
+    });
     expect(JSON.stringify(state.effective)).not.toContain("5.5.5.5");
     expect((state.storeHashes as Props)[store]).toBe(sha256(fs.readFileSync(store)));
   });
 
   it("a second apply with the same settings changes nothing", async () => {
     const before = fs.readFileSync(store);
-    const news = await bcdP.check({}, inputs({ testsigning: "on", debug: "on" }, { hostIp: "10.0.2.2", port: 50005, key: "5.5.5.5" }));
+    const news = await bcdP.check(
+      {},
+      inputs({ testsigning: "on", debug: "on" }, { hostIp: "10.0.2.2", port: 50005, key: "5.5.5.5" }),
+    );
     const d = await bcdP.diff("id", state, news.inputs as Props);
     expect(d.changes).toBe(false);
     expect(fs.readFileSync(store).equals(before)).toBe(true);
   });
 
   it("refresh reports a flag flipped by hand; update puts it back", async () => {
-    await runTool("bash", [path.resolve(__dirname, "..", "..", "bin", "winpe"), "bcd", "/store", store, "/set", "{default}", "testsigning", "off"]);
+    await runTool("bash", [
+      path.resolve(__dirname, "..", "..", "bin", "winpe"),
+      "bcd",
+      "/store",
+      store,
+      "/set",
+      "{default}",
+      "testsigning",
+      "off",
+    ]);
     const r = await bcdP.read("id", state);
     expect(r.props?.drift).toEqual(["testsigning: on -> off"]);
     const news = inputs({ testsigning: "on", debug: "on" }, { hostIp: "10.0.2.2", port: 50005, key: "5.5.5.5" });
@@ -102,7 +126,9 @@ describe("BcdSettings provider (our BCD module, real stores)", () => {
   });
 
   it("update that drops debug restores its previous value only", async () => {
-    const news = (await bcdP.check({}, inputs({ testsigning: "on" }, { hostIp: "10.0.2.2", port: 50005, key: "5.5.5.5" }))).inputs as Props;
+    const news = (
+      await bcdP.check({}, inputs({ testsigning: "on" }, { hostIp: "10.0.2.2", port: 50005, key: "5.5.5.5" }))
+    ).inputs as Props;
     expect((await bcdP.diff("id", state, news)).changes).toBe(true);
     state = (await bcdP.update("id", state, news)).outs as Props;
     expect(await hivexget(store, `\\Objects\\${defaultGuid}\\Elements\\260000a0`)).toBeNull();
@@ -113,11 +139,23 @@ describe("BcdSettings provider (our BCD module, real stores)", () => {
     await bcdP.delete("id", state);
     const r = await runTool("reglookup", ["-H", store]);
     const o = await runTool("reglookup", ["-H", path.join(FIXTURES, "ntloader-multi.bcd")]);
-    const strip = (s: string) => s.split("\n").map((l) => l.split(",").filter((_, i) => i !== 1).join(",")).sort().join("\n");
+    const strip = (s: string) =>
+      s
+        .split("\n")
+        .map((l) =>
+          l
+            .split(",")
+            .filter((_, i) => i !== 1)
+            .join(","),
+        )
+        .sort()
+        .join("\n");
     expect(strip(r.stdout)).toBe(strip(o.stdout));
     // a clean cycle: byte-identical
     fs.writeFileSync(store, original);
-    const s2 = (await bcdP.create((await bcdP.check({}, inputs({ testsigning: "on", nointegritychecks: "on" }))).inputs as Props)).outs as Props;
+    const s2 = (
+      await bcdP.create((await bcdP.check({}, inputs({ testsigning: "on", nointegritychecks: "on" }))).inputs as Props)
+    ).outs as Props;
     expect(fs.readFileSync(store).equals(original)).toBe(false);
     await bcdP.delete("id", s2);
     expect(fs.readFileSync(store).equals(original)).toBe(true);
@@ -130,7 +168,9 @@ describe("BcdSettings provider (our BCD module, real stores)", () => {
     fs.chmodSync(nd, 0o644);
     const before = sha256(fs.readFileSync(nd));
     const args = { ...inputs({ testsigning: "on" }), stores: [nd] };
-    await expect(bcdP.create((await bcdP.check({}, args)).inputs as Props)).rejects.toThrow(/'object' \{default\}.*no default boot entry/);
+    await expect(bcdP.create((await bcdP.check({}, args)).inputs as Props)).rejects.toThrow(
+      /'object' \{default\}.*no default boot entry/,
+    );
     expect(sha256(fs.readFileSync(nd))).toBe(before);
   });
 });
