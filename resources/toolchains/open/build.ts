@@ -1058,8 +1058,9 @@ function hashPath(p: string, rootDir: string, cacheDir: string): string {
   return `<root>/${path.relative(rootDir, abs)}`;
 }
 
+/** Compiler arguments as they enter the inputs hash: existing absolute paths made root/cache-relative. */
 function hashArgv(argv: string[], rootDir: string, cacheDir: string): string[] {
-  return argv.map((a) => (path.isAbsolute(a) ? hashPath(a, rootDir, cacheDir) : a));
+  return argv.map((a) => (path.isAbsolute(a) && fs.existsSync(a) ? hashPath(a, rootDir, cacheDir) : a));
 }
 
 /**
@@ -1180,7 +1181,9 @@ export async function verifyBuiltFile(
 
 function describeLinkFailure(e: unknown, p: PlannedProject, platform: BuildPlatform): Error {
   if (!(e instanceof ToolError)) return e as Error;
-  const undefinedSyms = [...e.stderr.matchAll(/undefined symbol: (\S+)/g)].map((m) => m[1]!.replace(/^__imp_/, ""));
+  const undefinedSyms = [...e.stderr.matchAll(/undefined symbol: (?:__declspec\(dllimport\) )?(\S+)/g)].map((m) =>
+    m[1]!.replace(/^__imp_/, ""),
+  );
   const unique = [...new Set(undefinedSyms)];
   let hint = "";
   if (unique.includes("main") && p.kind === "application") {
@@ -1327,11 +1330,10 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
         output: p.outputName,
         kind: p.kind,
         units: hashedUnits,
-        link: hashArgv(
-          linkArgv(p, platform, ["<objects>"], libs, "<out>").filter((a) => a !== "<objects>"),
-          rootDir,
-          cacheDir,
-        ),
+        link: {
+          switches: linkArgv(p, platform, [], [], "OUT").filter((a) => a !== "/out:OUT"),
+          libraries: libs.map((l) => hashPath(l, rootDir, cacheDir)),
+        },
       });
     }
 
@@ -1345,7 +1347,9 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
         arm64Patch: arm64Ddk ? ARM64_PATCH_VERSION : null,
         startup: plan.projects.some((p) => p.kind === "application") ? sha256(APP_STARTUP_SOURCE) : null,
         projects: hashedProjects,
-        files: inputs.map((i) => ({ path: hashPath(i.path, rootDir, cacheDir), sha256: i.sha256 })),
+        files: inputs
+          .map((i) => ({ path: hashPath(i.path, rootDir, cacheDir), sha256: i.sha256 }))
+          .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
       }),
     );
 
