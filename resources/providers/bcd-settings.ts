@@ -8,6 +8,9 @@ import { copyFileAtomic } from "../runtime/atomic";
 import { fileDigests, sha256, stableStringify } from "../runtime/digest";
 import { withLock } from "../runtime/locks";
 import { report } from "../runtime/progress";
+import type { BcdFlag } from "../toolchains/adk/bcdedit";
+import { BCD_FLAGS, planBcdSettings, planBcdSettingsRestore } from "../toolchains/adk/plan";
+import { assertWindows, runAdk } from "../toolchains/adk/run";
 import { checkWith, InputError, parseInputs } from "./errors";
 
 const TYPE = "BcdSettings";
@@ -38,6 +41,8 @@ interface AppliedStore {
   pristine: { backup: string; sha256: string } | null;
   /** sha256 of the store right after our last write. */
   writtenSha256: string;
+  /** Who wrote the store: bcdedit (adk, `writer: "bcdedit"`), or our module when absent. */
+  writer?: "bcdedit";
 }
 
 function parse(inputs: Record<string, unknown>) {
@@ -182,6 +187,135 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
   return { elements, createdObjects, pristine, writtenSha256: fileDigests(file).sha256 };
 }
 
+/* adk with `writer: "bcdedit"`: previous values are read with our module (a store is a file, readable on any
+ * host), the writes are bcdedit's (the commands of planBcdSettings, also what `winpe plan` prints). Restore: each
+ * flag back with `bcdedit /set` or `/deletevalue` (planBcdSettingsRestore); the {dbgsettings} elements, objects we
+ * created and any value that is not an on/off flag are put back by our module (bcdedit cannot write back an absent
+ * element of /dbgsettings or a raw value). No pristine copy is kept: bcdedit, not a file copy, restores. */
+
+/** `on`/`off` of a boolean element value; undefined when it is not one. */
+function flagText(v: { regType: number; hex: string }): "on" | "off" | undefined {
+  if (v.regType === 3 && v.hex === "01") return "on";
+  if (v.regType === 3 && v.hex === "00") return "off";
+  return undefined;
+}
+
+/** Put elements (and created objects) of one store back: flags with bcdedit, the rest with our module. */
+async function restoreWithBcdedit(
+  file: string,
+  object: string,
+  elements: readonly AppliedElement[],
+  createdObjects: readonly string[],
+  resource: string,
+): Promise<void> {
+  assertWindows(`restoring ${file} with bcdedit`);
+  const store = openStore(file);
+  const byObject = new Map<string, Partial<Record<BcdFlag, "on" | "off" | null>>>();
+  const viaModule: AppliedElement[] = [];
+  for (const e of elements) {
+    if (!store.hasObject(e.object)) continue;
+    const prev = e.previous ? flagText(e.previous) : null;
+    if (!(BCD_FLAGS as readonly string[]).includes(e.name) || prev === undefined) {
+      viaModule.push(e);
+      continue;
+    }
+    // /deletevalue of an element that is gone already would fail: nothing to do then
+    if (prev === null && !currentOf(store, e)) continue;
+    const rec = byObject.get(e.object) ?? {};
+    rec[e.name as BcdFlag] = prev;
+    byObject.set(e.object, rec);
+  }
+  for (const [guid, previous] of byObject) {
+    // the configured object ({default}) when it still names the element's object, else its GUID
+    let arg = guid;
+    try {
+      if (store.resolve(object) === guid) arg = object;
+    } catch {
+      // the alias no longer resolves: use the GUID
+    }
+    for (const c of planBcdSettingsRestore(file, arg, previous)) await runAdk(c, { resource });
+  }
+  if (viaModule.length > 0 || createdObjects.length > 0) {
+    const after = openStore(file);
+    for (const e of viaModule) {
+      if (!after.hasObject(e.object)) continue;
+      const id = Number.parseInt(e.id, 16);
+      if (e.previous) after.setElementRaw(e.object, id, e.previous.hex, e.previous.regType);
+      else after.deleteElement(e.object, id);
+    }
+    for (const o of createdObjects) if (after.hasObject(o)) after.deleteObject(o);
+    after.save();
+  }
+}
+
+/** Apply the desired elements to one store with bcdedit, recording previous values (read with our module). */
+async function applyStoreWithBcdedit(
+  a: Args,
+  file: string,
+  prev: AppliedStore | undefined,
+  resource: string,
+): Promise<AppliedStore> {
+  assertWindows(`writing ${file} with bcdedit`);
+  let store: BcdStore;
+  try {
+    store = openStore(file);
+  } catch (e) {
+    throw new InputError(`${TYPE}: 'stores' ${file}: ${(e as Error).message}`);
+  }
+  const elements: Record<string, AppliedElement> = {};
+  const createdObjects = [...(prev?.createdObjects ?? [])];
+  for (const want of desiredSettings(a)) {
+    let guid: string;
+    try {
+      guid = store.resolve(want.object, { mustExist: want.object !== DBGSETTINGS });
+    } catch (e) {
+      throw new InputError(`${TYPE}: 'object' ${want.object} in ${file}: ${(e as Error).message}`);
+    }
+    // bcdedit /dbgsettings makes {dbgsettings} when the store has none: ours to delete on restore
+    if (!store.hasObject(guid) && !createdObjects.includes(guid)) createdObjects.push(guid);
+    const id = store.elementId(guid, want.name);
+    const enc = store.encodeText(guid, id, want.text);
+    const idHex = id.toString(16).padStart(8, "0");
+    const key = `${guid}/${idHex}`;
+    const old = prev?.elements[key];
+    elements[key] = {
+      object: guid,
+      id: idHex,
+      name: want.name,
+      desired: { regType: enc.regType, hex: enc.data.toString("hex") },
+      previous: old ? old.previous : currentOf(store, { object: guid, id: idHex } as AppliedElement),
+      secret: want.secret,
+    };
+  }
+  // elements we managed before but no longer want: back to their previous value first
+  const dropped = Object.entries(prev?.elements ?? {})
+    .filter(([key]) => !(key in elements))
+    .map(([, e]) => e);
+  if (dropped.length > 0) await restoreWithBcdedit(file, a.object, dropped, [], resource);
+  for (const c of planBcdSettings({ ...a, stores: [file] })) await runAdk(c, { resource });
+  if (prev?.pristine) fs.rmSync(prev.pristine.backup, { force: true });
+  const after = openStore(file);
+  const differ = Object.values(elements).filter((e) => !same(currentOf(after, e), e.desired));
+  if (differ.length > 0) {
+    void report(
+      TYPE,
+      `bcdedit wrote ${differ.map((e) => e.name).join(", ")} of ${file} differently than expected; refresh will report it as drift`,
+      "warning",
+    );
+  }
+  return { elements, createdObjects, pristine: null, writtenSha256: fileDigests(file).sha256, writer: "bcdedit" };
+}
+
+/** Put one store back, the way it was written. */
+async function restoreAny(file: string, applied: AppliedStore, object: string, who: string): Promise<void> {
+  if (applied.writer === "bcdedit") {
+    await restoreWithBcdedit(file, object, Object.values(applied.elements), applied.createdObjects, who);
+    void report(who, `restored the elements we changed in ${file} (bcdedit)`, "info", true);
+  } else {
+    restoreStore(file, applied, who);
+  }
+}
+
 function effectiveOf(file: string, applied: AppliedStore): Record<string, string> {
   const store = openStore(file);
   const out: Record<string, string> = {};
@@ -199,11 +333,18 @@ async function run(olds: Record<string, unknown> | undefined, news: Record<strin
   const applied: Record<string, AppliedStore> = {};
   for (const file of a.stores) {
     await withLock("bcd", file, "BcdSettings", async () => {
-      applied[file] = applyStore(a, file, oldApplied[file]);
+      applied[file] =
+        a.writer === "bcdedit"
+          ? await applyStoreWithBcdedit(a, file, oldApplied[file], `${TYPE}(${file})`)
+          : applyStore(a, file, oldApplied[file]);
     });
   }
   for (const [file, old] of Object.entries(oldApplied)) {
-    if (!(file in applied)) await withLock("bcd", file, "BcdSettings", async () => restoreStore(file, old, who));
+    if (!(file in applied)) {
+      await withLock("bcd", file, "BcdSettings", async () =>
+        restoreAny(file, old, String(olds?.object ?? a.object), who),
+      );
+    }
   }
   const effective: Record<string, Record<string, string>> = {};
   const storeHashes: Record<string, string> = {};
@@ -273,7 +414,9 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
   const applied = (props.applied ?? {}) as Record<string, AppliedStore>;
   for (const [file, ap] of Object.entries(applied)) {
     if (!fs.existsSync(file)) continue;
-    await withLock("bcd", file, "BcdSettings", async () => restoreStore(file, ap, TYPE));
+    await withLock("bcd", file, "BcdSettings", async () =>
+      restoreAny(file, ap, String(props.object ?? "{default}"), TYPE),
+    );
   }
 }
 export { del as delete };

@@ -6,9 +6,9 @@ import { DriverBuildArgsSchema, type DriverBuildOutput } from "../driver-build";
 import { readPeHeaders } from "../formats/pe";
 import { fileDigests, stableStringify } from "../runtime/digest";
 import { progressReporter, report } from "../runtime/progress";
-import { adkBuildCommands, adkSigntoolSignStore } from "../toolchains/adk/build";
+import { planDriverBuild, readAdkProjectFacts } from "../toolchains/adk/plan";
 import { runAdk } from "../toolchains/adk/run";
-import { type BuildInputFile, buildProject, changedInputs, planBuild } from "../toolchains/open/build";
+import { type BuildInputFile, buildProject, changedInputs } from "../toolchains/open/build";
 import { signFile, verifySignature } from "../toolchains/open/sign";
 import { checkWith, parseInputs } from "./errors";
 
@@ -77,20 +77,18 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
   };
 }
 
-/** adk: MSBuild (after `nuget restore` when the project uses NuGet), then signtool with the store certificate. */
+/**
+ * adk: MSBuild (after `nuget restore` when the project uses NuGet), then signtool with the store certificate: the
+ * commands of `planDriverBuild` (toolchains/adk/plan.ts, also what `winpe plan` prints).
+ */
 async function buildWithAdk(a: ReturnType<typeof parse>, resource: string, onProgress: (l: string) => void) {
-  const plan = planBuild({ project: a.project, configuration: a.configuration, platform: a.platform });
-  const needsRestore =
-    plan.projects.some((p) => p.config.packageReferences.length > 0) ||
-    plan.projects.some((p) => fs.existsSync(path.join(p.config.projectDir, "packages.config")));
-  for (const c of adkBuildCommands({ ...a, needsRestore })) await runAdk(c, { resource, onLine: onProgress });
+  const facts = readAdkProjectFacts(a.project, a.configuration, a.platform);
+  const signing = a.signing ? { thumbprint: a.signing.thumbprint } : null;
+  for (const c of planDriverBuild({ ...a, signing }, facts)) await runAdk(c, { resource, onLine: onProgress });
   const files: Record<string, DriverBuildOutput> = {};
-  for (const p of plan.projects) {
-    const file = path.win32.join(a.outDir, p.outputName);
-    if (a.signing && p.kind === "driver") {
-      await runAdk(adkSigntoolSignStore({ file, thumbprint: a.signing.thumbprint }), { resource });
-    }
-    files[p.outputName] = describe(file, path.relative(path.dirname(a.project), p.config.file), p.kind);
+  for (const o of facts.outputs) {
+    const file = path.win32.join(a.outDir, o.name);
+    files[o.name] = describe(file, path.relative(path.dirname(a.project), o.projectFile), o.kind);
   }
   const inputs = Object.values(files).map((f) => ({ path: f.path, sha256: f.sha256 }));
   return { ...a, files, inputsHash: "", inputs, toolchainVersion: "msbuild", drift: [] as string[] };

@@ -4,8 +4,9 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { stableStringify } from "../runtime/digest";
 import { report } from "../runtime/progress";
 import { TestCertificateArgsSchema } from "../test-certificate";
-import { adkNewSelfSignedCertificate, parseThumbprint } from "../toolchains/adk/build";
-import { runAdk } from "../toolchains/adk/run";
+import { parseThumbprint } from "../toolchains/adk/build";
+import { planTestCertificate, planTestCertificateDestroy } from "../toolchains/adk/plan";
+import { AdkUnavailableError, runAdk } from "../toolchains/adk/run";
 import { certificateThumbprint, createTestCertificate } from "../toolchains/open/sign";
 import { checkWith, parseInputs } from "./errors";
 
@@ -41,8 +42,9 @@ export async function create(inputs: Record<string, unknown>): Promise<dynamic.C
   const a = parse(inputs);
   const resource = `${TYPE}(${a.subject})`;
   if (a.toolchain === "adk") {
-    const r = await runAdk(adkNewSelfSignedCertificate({ subject: a.subject }), { resource });
-    const thumbprint = parseThumbprint(r.stdout);
+    let stdout = "";
+    for (const c of planTestCertificate(a)) stdout = (await runAdk(c, { resource })).stdout;
+    const thumbprint = parseThumbprint(stdout);
     return { id: thumbprint, outs: { ...a, certPem: "", keyPem: "", thumbprint, certFile: "", cerFile: "" } };
   }
   const c = await createTestCertificate({ subject: a.subject, outDir: a.certDir, resource });
@@ -76,6 +78,22 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
+  const thumbprint = String(props.thumbprint ?? "");
+  if (props.toolchain === "adk" && /^[0-9A-Fa-f]{40}$/.test(thumbprint)) {
+    // adk: the certificate (and its key) leave the user's store; one removed by hand already is not an error
+    try {
+      for (const c of planTestCertificateDestroy({ thumbprint })) {
+        await runAdk(c, { resource: `${TYPE}(${String(props.subject)})` });
+      }
+    } catch (e) {
+      if (e instanceof AdkUnavailableError) throw e;
+      void report(
+        TYPE,
+        `could not remove certificate ${thumbprint} from Cert:\\CurrentUser\\My (${(e as Error).message.split("\n")[0]}); remove it by hand if it is still there`,
+        "warning",
+      );
+    }
+  }
   for (const k of ["certFile", "cerFile"]) {
     const f = String(props[k] ?? "");
     if (f) fs.rmSync(f, { force: true });

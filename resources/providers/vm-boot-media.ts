@@ -6,6 +6,7 @@ import { copyFileAtomic, writeFileAtomic } from "../runtime/atomic";
 import { stableStringify } from "../runtime/digest";
 import { progressReporter, report } from "../runtime/progress";
 import * as hyperv from "../toolchains/adk/hyperv";
+import { planVm, planVmDestroy } from "../toolchains/adk/plan";
 import { renderCommand } from "../toolchains/adk/quote";
 import { runAdk } from "../toolchains/adk/run";
 import { VmBootMediaArgsSchema } from "../vm-boot-media";
@@ -58,33 +59,14 @@ export async function qemuArgv(a: Args): Promise<string[]> {
   ];
 }
 
-/** The Hyper-V commands that attach the ISO (creating the VM when asked), for the adk toolchain. */
-export function hypervAttach(a: Args) {
-  const cmds = [];
-  if (a.createVm) {
-    cmds.push(hyperv.newVm({ name: a.name, memoryMb: a.memoryMb }));
-    cmds.push(hyperv.disableSecureBoot(a.name));
-    cmds.push(hyperv.addDvdDrive(a.name, a.isoPath));
-  } else {
-    cmds.push(hyperv.setDvdDrive(a.name, a.isoPath));
-  }
-  cmds.push(hyperv.bootFromDvd(a.name));
-  return cmds;
-}
-
-/** The Hyper-V commands that detach the ISO (and remove the VM we created). */
-export function hypervDetach(a: Args, createdVm: boolean) {
-  return createdVm ? [hyperv.stopVm(a.name), hyperv.removeVm(a.name)] : [hyperv.ejectDvd(a.name)];
-}
-
 async function attach(olds: Record<string, unknown> | undefined, inputs: Record<string, unknown>) {
   const a = parse(inputs);
   const who = `${TYPE} ${a.name}`;
   const resource = `${TYPE}(${a.name})`;
   if (a.toolchain === "adk") {
     const created = Boolean(olds?.createdVm);
-    const cmds = created ? [hyperv.setDvdDrive(a.name, a.isoPath), hyperv.bootFromDvd(a.name)] : hypervAttach(a);
-    for (const c of cmds) await runAdk(c, { resource });
+    // the Hyper-V commands of planVm (toolchains/adk/plan.ts, also what `winpe plan` prints)
+    for (const c of planVm(a, created)) await runAdk(c, { resource });
     return {
       ...a,
       createdVm: created || a.createVm,
@@ -188,7 +170,7 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
   const a = parse(props);
   if (a.toolchain === "adk") {
-    for (const c of hypervDetach(a, Boolean(props.createdVm))) await runAdk(c, { resource: `${TYPE}(${a.name})` });
+    for (const c of planVmDestroy(a, Boolean(props.createdVm))) await runAdk(c, { resource: `${TYPE}(${a.name})` });
     return;
   }
   fs.rmSync(a.vmDir, { recursive: true, force: true });

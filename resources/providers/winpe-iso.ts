@@ -1,11 +1,11 @@
 /** Provider logic of {@link WinPeIso} (loaded at call time by the shell in resources/winpe-iso.ts). */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { produceAtomically } from "../runtime/atomic";
 import { fileDigests, stableStringify } from "../runtime/digest";
 import { withLock } from "../runtime/locks";
 import { progressReporter, report } from "../runtime/progress";
-import { oscdimgIso } from "../toolchains/adk/media";
+import { isoTempPath, planIso } from "../toolchains/adk/plan";
 import { runAdk } from "../toolchains/adk/run";
 import { WinPeIsoArgsSchema } from "../winpe-iso";
 import { checkWith, InputError, parseInputs } from "./errors";
@@ -37,12 +37,22 @@ async function write(inputs: Record<string, unknown>) {
         onProgress,
       });
     } else {
-      await produceAtomically(a.isoPath, async (tmp) => {
-        await runAdk(oscdimgIso({ arch: a.arch, workdir: a.workspace, iso: tmp, noPrompt: a.noPrompt }), {
-          resource: `${TYPE}(${a.isoPath})`,
-          onLine: onProgress,
-        });
-      });
+      // oscdimg writes a temporary file beside the ISO (named to end in .iso, which the builder requires), renamed
+      // when complete: the commands of planIso (toolchains/adk/plan.ts, also what `winpe plan` prints)
+      const tmp = isoTempPath(a.isoPath, `${process.pid}.${crypto.randomBytes(4).toString("hex")}`);
+      try {
+        for (const c of planIso(a, tmp)) await runAdk(c, { resource: `${TYPE}(${a.isoPath})`, onLine: onProgress });
+        const fd = fs.openSync(tmp, "r+");
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        fs.renameSync(tmp, a.isoPath);
+      } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        throw e;
+      }
     }
   });
   const d = fileDigests(a.isoPath);
