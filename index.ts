@@ -13,20 +13,20 @@ function fail(message: string): never {
 }
 
 const stack = pulumi.getStack();
-let config: ReturnType<typeof parseStackConfig>;
-try {
-  config = parseStackConfig(rawConfigToObject(pulumi.runtime.allConfig()));
-} catch (e) {
-  if (e instanceof ConfigError) fail(`invalid stack config for '${stack}':\n${e.message}`);
-  throw e;
-}
-
-if (config.toolchain === "adk" && process.platform !== "win32") {
+const raw = rawConfigToObject(pulumi.runtime.allConfig());
+if (raw.toolchain === "adk" && process.platform !== "win32") {
   fail(
     `stack '${stack}' uses the adk toolchain (MSBuild/WDK, DISM, MakeWinPEMedia, Hyper-V), which needs Windows; ` +
       `on Linux use a demo stack (npm run demo) or set 'winpe-lab:toolchain' to 'open'. ` +
       `'npm run -s winpe -- plan --stack ${stack}' prints the commands this stack runs on Windows.`,
   );
+}
+let config: ReturnType<typeof parseStackConfig>;
+try {
+  config = parseStackConfig(raw);
+} catch (e) {
+  if (e instanceof ConfigError) fail(`invalid stack config for '${stack}':\n${e.message}`);
+  throw e;
 }
 
 let outputs: ReturnType<typeof composeStack>;

@@ -175,6 +175,13 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
         .map((k) => `'${keyName([...i.path, k])}' is not a known setting (see the README's config reference)`)
         .join("\n");
     }
+    if (i.code === "invalid_type" && /received undefined$/.test(i.message)) {
+      const hint =
+        i.path.join(".") === "kdnet.key"
+          ? " (a secret: npm run -s pulumi -- config set --secret --path kdnet.key <key>)"
+          : "";
+      return `'${keyName(i.path)}' is required${hint}`;
+    }
     const msg = i.message.startsWith("Invalid input: expected") ? i.message.replace("Invalid input: ", "") : i.message;
     return `'${keyName(i.path)}' ${msg}`;
   });

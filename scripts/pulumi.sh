@@ -18,6 +18,17 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --stack=*) stack="${args[$i]#--stack=}" ;;
   esac
 done
+# An adk stack on a host that is not Windows cannot run: say so in one line, before asking for anything.
+case "${args[0]:-}" in
+  preview|up|update|refresh|destroy)
+    on_windows=0
+    case "$(uname -s)" in MINGW*|MSYS*|CYGWIN*) on_windows=1 ;; esac
+    if [ $on_windows = 0 ] && [ -n "$stack" ] && [ -f "stacks/Pulumi.$stack.yaml" ] \
+      && grep -Eq '^  winpe-lab:toolchain: *adk *$' "stacks/Pulumi.$stack.yaml"; then
+      echo "error: stack '$stack' uses the adk toolchain (MSBuild/WDK, DISM, MakeWinPEMedia, Hyper-V), which needs Windows; on Linux use a demo stack (npm run demo) or set 'winpe-lab:toolchain' to 'open'. 'npm run -s winpe -- plan --stack $stack' prints the commands this stack runs on Windows." >&2
+      exit 1
+    fi ;;
+esac
 if [ -n "$stack" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
   case "$stack" in
     demo-*) export PULUMI_CONFIG_PASSPHRASE="winpe-lab-demo" ;;
