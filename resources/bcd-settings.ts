@@ -77,7 +77,11 @@ export const BcdSettingsArgsSchema = z
     });
     if (!abs(a.stateDir)) ctx.addIssue({ code: "custom", path: ["stateDir"], message: "must be an absolute path" });
     if (a.writer === "bcdedit" && a.toolchain !== "adk") {
-      ctx.addIssue({ code: "custom", path: ["writer"], message: "bcdedit exists only with the adk toolchain (Windows)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["writer"],
+        message: "bcdedit exists only with the adk toolchain (Windows)",
+      });
     }
     if (new Set(a.stores.map((s) => s.toLowerCase())).size !== a.stores.length) {
       ctx.addIssue({ code: "custom", path: ["stores"], message: "names the same store twice" });

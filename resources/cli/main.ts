@@ -7,9 +7,15 @@ const SUBCOMMANDS: Record<string, { module: string; summary: string }> = {
   bcd: { module: "./bcd", summary: "edit a BCD store with bcdedit's syntax (/store, /enum, /set, /deletevalue, ...)" },
   copype: { module: "./copype", summary: "make a WinPE working folder: copype <amd64|arm64> <dir> [--synthetic]" },
   makemedia: { module: "./makemedia", summary: "make a bootable ISO: makemedia /iso [/f] <dir> <file.iso>" },
-  boot: { module: "./boot", summary: "boot an ISO in QEMU and wait for the marker: boot <file.iso> --arch <amd64|arm64>" },
+  boot: {
+    module: "./boot",
+    summary: "boot an ISO in QEMU and wait for the marker: boot <file.iso> --arch <amd64|arm64>",
+  },
   build: { module: "./build", summary: "build a .sln/.vcxproj with the open toolchain" },
-  plan: { module: "./plan", summary: "print the commands a stack would run: plan --stack <name> [--action up|destroy]" },
+  plan: {
+    module: "./plan",
+    summary: "print the commands a stack would run: plan --stack <name> [--action up|destroy]",
+  },
 };
 
 function usage(): string {
