@@ -319,6 +319,26 @@ function splitList(value: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/**
+ * Substitute `%(Name)` with the metadata's value so far (item definitions and items refer to the value they
+ * extend). `$(...)` is left for {@link expand} at use time, so the use site still sees which properties a value
+ * references. Item lists `@(...)` are not supported here.
+ */
+function substituteMetadata(
+  raw: string,
+  current: Map<string, string>,
+  ctx: { file: string; line: number; what: string },
+): string {
+  return raw.replace(/([%@])\(([^)]*)\)/g, (_m, sigil: string, inner: string) => {
+    if (sigil === "@")
+      fail(ctx.file, ctx.line, `item lists '@(${inner})' are not supported in ${ctx.what}`, "item list");
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(inner)) {
+      fail(ctx.file, ctx.line, `qualified item metadata '%(${inner})' is not supported (${ctx.what})`, "metadata");
+    }
+    return current.get(inner.toLowerCase()) ?? "";
+  });
+}
+
 type Token =
   | { kind: "str"; value: string }
   | { kind: "word"; value: string }
@@ -577,6 +597,8 @@ export interface LinkSettings {
   entryPointSymbol: string;
   /** Library names (`kernel32.lib`), in order, `%(AdditionalDependencies)` removed. */
   additionalDependencies: string[];
+  /** The list keeps `%(AdditionalDependencies)` (or is not set): MSBuild's default libraries apply too. */
+  inheritsDefaultDependencies: boolean;
 }
 
 /** A project evaluated for one configuration and platform. */
@@ -1126,23 +1148,23 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
         fail(file, tool.line, `settings for tool <${tool.name}> are not supported by the open toolchain`, tool.name);
       }
       const current = defs.get(toolKey) ?? new Map<string, string>();
+      if (toolKey === "link" && !current.has("additionaldependencies")) {
+        // MSBuild's default libraries stay in the list for as long as it keeps %(AdditionalDependencies)
+        current.set("additionaldependencies", "%(AdditionalDependencies)");
+      }
       for (const m of tool.children) {
         if (!cond(m)) continue;
         const key = m.name.toLowerCase();
-        const v = expand(m.text.trim(), {
-          file,
-          line: m.line,
-          props,
-          metadata: current,
-          what: `${tool.name}/${m.name}`,
-        });
-        current.set(key, v.value);
+        const what = `${tool.name}/${m.name}`;
+        const raw = substituteMetadata(m.text.trim(), current, { file, line: m.line, what });
+        current.set(key, raw);
         defLines.set(`${toolKey}/${key}`, m.line);
-        if (EVENT_TOOLS.has(toolKey) && key === "command" && v.value.trim() !== "") {
+        const value = EVENT_TOOLS.has(toolKey) && key === "command" ? expand(raw, baseCtx(m.line, what)).value : "";
+        if (value.trim() !== "") {
           fail(
             file,
             m.line,
-            `${tool.name} with a command is not supported by the open toolchain (it would run '${v.value.trim().split(/\r?\n/)[0]}')`,
+            `${tool.name} with a command is not supported by the open toolchain (it would run '${value.trim().split(/\r?\n/)[0]}')`,
             tool.name,
           );
         }
@@ -1154,8 +1176,12 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
   const linkDefs = defs.get("link") ?? new Map<string, string>();
 
   const checkClMetadata = (meta: Map<string, string>, lineOf: (key: string) => number) => {
-    for (const [key, value] of meta) {
+    for (const [key, raw] of meta) {
       const line = lineOf(key);
+      const value =
+        key === "additionalincludedirectories" || key === "forcedincludefiles"
+          ? raw
+          : expand(raw, baseCtx(line, `ClCompile/${key}`)).value;
       if (IGNORED_CLCOMPILE.has(key)) {
         if ((key === "wppenabled" || key === "wpprecorderenabled") && value.toLowerCase() === "true") {
           fail(file, line, "WPP software tracing (WppEnabled) is not supported by the open toolchain", "WppEnabled");
@@ -1228,8 +1254,9 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
     }
   };
   checkClMetadata(clDefs, (k) => defLines.get(`clcompile/${k}`) ?? project.root.line);
-  for (const [key, value] of linkDefs) {
+  for (const [key, raw] of linkDefs) {
     const line = defLines.get(`link/${key}`) ?? project.root.line;
+    const value = expand(raw.replace(/%\(AdditionalDependencies\)/gi, ""), baseCtx(line, `Link/${key}`)).value;
     if (IGNORED_LINK.has(key)) continue;
     switch (key) {
       case "additionaldependencies":
@@ -1266,15 +1293,16 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
 
   const settingsFrom = (meta: Map<string, string>, line: number): ClCompileSettings => {
     const s = emptySettings();
-    const get = (k: string) => meta.get(k.toLowerCase()) ?? "";
+    const raw = (k: string) => meta.get(k.toLowerCase()) ?? "";
+    const get = (k: string) => expand(raw(k), baseCtx(line, `ClCompile/${k}`)).value;
     s.additionalIncludeDirectories = pathList(
-      get("AdditionalIncludeDirectories"),
+      raw("AdditionalIncludeDirectories"),
       line,
       "AdditionalIncludeDirectories",
     );
     s.preprocessorDefinitions = splitList(get("PreprocessorDefinitions"));
     s.undefinePreprocessorDefinitions = splitList(get("UndefinePreprocessorDefinitions"));
-    s.forcedIncludeFiles = pathList(get("ForcedIncludeFiles"), line, "ForcedIncludeFiles");
+    s.forcedIncludeFiles = pathList(raw("ForcedIncludeFiles"), line, "ForcedIncludeFiles");
     const compileAs = get("CompileAs");
     if (compileAs === "" || /^default$/i.test(compileAs)) s.compileAs = "Default";
     else if (/^compileasc$/i.test(compileAs)) s.compileAs = "CompileAsC";
@@ -1354,12 +1382,14 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
           const key = m.name.toLowerCase();
           meta.set(
             key,
-            expand(m.text.trim(), { file, line: m.line, props, metadata: meta, what: `${item.name}/${m.name}` }).value,
+            substituteMetadata(m.text.trim(), meta, { file, line: m.line, what: `${item.name}/${m.name}` }),
           );
           lines.set(key, m.line);
         }
         checkClMetadata(new Map([...meta].filter(([k]) => lines.has(k))), (k) => lines.get(k) ?? item.line);
-        const excluded = (meta.get("excludedfrombuild") ?? "").toLowerCase() === "true";
+        const excluded =
+          expand(meta.get("excludedfrombuild") ?? "", baseCtx(item.line, "ExcludedFromBuild")).value.toLowerCase() ===
+          "true";
         for (const f of files) {
           if (isWindowsAbsolute(f)) fail(file, item.line, `source '${f}' is an absolute Windows path`);
           if (excluded) excludedSources.push(f);
@@ -1386,9 +1416,15 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
     }
   }
 
-  const linkGet = (k: string) => linkDefs.get(k.toLowerCase()) ?? "";
+  const linkGet = (k: string) =>
+    expand(linkDefs.get(k.toLowerCase()) ?? "", baseCtx(project.root.line, `Link/${k}`)).value;
+  const depsRaw = linkDefs.get("additionaldependencies") ?? "%(AdditionalDependencies)";
+  const inheritsDefaultDependencies = /%\(AdditionalDependencies\)/i.test(depsRaw);
   const additionalDependencies = splitList(
-    linkGet("AdditionalDependencies").replace(/%\(AdditionalDependencies\)/gi, ""),
+    expand(
+      depsRaw.replace(/%\(AdditionalDependencies\)/gi, ""),
+      baseCtx(project.root.line, "Link/AdditionalDependencies"),
+    ).value,
   );
   const targetName = prop("TargetName") || projectName;
   const targetExt = prop("TargetExt") || DEFAULT_TARGET_EXT[configurationType];
@@ -1422,6 +1458,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
       subsystem: linkGet("SubSystem"),
       entryPointSymbol: linkGet("EntryPointSymbol"),
       additionalDependencies,
+      inheritsDefaultDependencies,
     },
     packageReferences,
     properties,

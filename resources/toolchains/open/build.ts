@@ -725,7 +725,7 @@ function planProject(config: VcxConfiguration, platform: BuildPlatform): Planned
     }
     add(base);
   }
-  if (kind === "application" && config.link.additionalDependencies.length === 0) {
+  if (kind === "application" && config.link.inheritsDefaultDependencies) {
     for (const d of DEFAULT_APP_LIBS) {
       const base = d.replace(/\.lib$/, "");
       if (libraryAvailable(base, platform)) add(base);
