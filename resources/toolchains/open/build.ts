@@ -6,8 +6,10 @@
  * Recipe, per project of the solution configuration:
  * - drivers (ConfigurationType `Driver`, DriverType WDM): `clang --target=<x86_64|aarch64>-pc-windows-msvc
  *   -ffreestanding -fms-extensions -fgnuc-version=4.2.1 -nostdinc` with clang's resource headers, the
- *   mingw-w64 `include/ddk` and `include` folders and `-D_AMD64_`/`-D_ARM64_`; linked with `lld-link /driver:wdm
- *   /subsystem:native /entry:DriverEntry /nodefaultlib` against import libraries of ntoskrnl.exe and hal.dll;
+ *   mingw-w64 `include/ddk` and `include` folders and `-D_AMD64_`/`-D_ARM64_` (plus `-Werror=implicit-function-declaration`:
+ *   a call to an undeclared function would only fail at link or load time); linked with `lld-link /driver:wdm
+ *   /subsystem:native /entry:DriverEntry /nodefaultlib /Brepro` against import libraries of ntoskrnl.exe and hal.dll,
+ *   then the PE checksum is written (what link.exe /RELEASE does);
  * - console applications (ConfigurationType `Application`): the same compiler, user-mode headers, and a small
  *   start-up object of ours instead of a C runtime (there is no arm64 C runtime here): `mainCRTStartup` calls
  *   `main(0, {NULL})` and `ExitProcess`, plus `memcpy`/`memmove`/`memset`/`memcmp` and `_fltused`. Apps may
@@ -65,7 +67,7 @@ export interface BuildInput {
   platform: BuildPlatform;
   /** Folder that receives the outputs (`<TargetName><TargetExt>`, flat, like MSBuild's OutDir). Created when needed. */
   outDir: string;
-  /** One line per compile, link and verification step. */
+  /** One line per compile, link and verification step. @default none (no progress output) */
   onProgress?: (line: string) => void;
   /** Cache for patched ARM64 DDK headers and generated import libraries. @default `<repo>/.work/cache/driver-build` */
   cacheDir?: string;
@@ -534,9 +536,9 @@ let toolchainMemo: Promise<ToolchainInfo> | undefined;
 
 async function toolchainInfo(resource: string): Promise<ToolchainInfo> {
   toolchainMemo ??= (async () => {
-    const clang = (await runTool("clang", ["--version"], { resource })).stdout.split("\n")[0]!.trim();
-    const lld = (await runTool("lld-link", ["--version"], { resource })).stdout.split("\n")[0]!.trim();
-    const resourceDir = (await runTool("clang", ["-print-resource-dir"], { resource })).stdout.trim();
+    const clang = (await runTool("clang", ["--version"], { resource, secrets: [] })).stdout.split("\n")[0]!.trim();
+    const lld = (await runTool("lld-link", ["--version"], { resource, secrets: [] })).stdout.split("\n")[0]!.trim();
+    const resourceDir = (await runTool("clang", ["-print-resource-dir"], { resource, secrets: [] })).stdout.trim();
     if (!fs.existsSync(path.join(resourceDir, "include", "stddef.h"))) {
       throw new BuildError(`clang's resource headers are missing under ${resourceDir}/include (Debian package clang)`);
     }
@@ -1004,7 +1006,7 @@ async function ensureArm64ImportLibs(
       onProgress(`import library ${lib}.lib (ARM64) from ${lib}.def`);
       const tmp = path.join(dir, `.tmp-${process.pid}-${lib}.lib`);
       try {
-        await runTool("llvm-dlltool", ["-m", "arm64", "-d", defFile, "-l", tmp], { resource });
+        await runTool("llvm-dlltool", ["-m", "arm64", "-d", defFile, "-l", tmp], { resource, secrets: [] });
         fs.renameSync(tmp, target);
       } finally {
         fs.rmSync(tmp, { force: true });
@@ -1135,7 +1137,10 @@ export async function verifyBuiltFile(
   const name = path.basename(file);
   const want = ARCH[expect.platform].machine;
   const wantSubsystem = expect.kind === "driver" ? 1 : 3;
-  const r = await runTool("llvm-readobj", ["--file-headers", file], { resource: expect.resource ?? "driver-build" });
+  const r = await runTool("llvm-readobj", ["--file-headers", file], {
+    resource: expect.resource ?? "driver-build",
+    secrets: [],
+  });
   const machineM = /^\s*Machine:\s*\S+\s*\((0x[0-9A-Fa-f]+)\)/m.exec(r.stdout);
   const subsystemM = /^\s*Subsystem:\s*\S+\s*\((0x[0-9A-Fa-f]+)\)/m.exec(r.stdout);
   if (!machineM || !subsystemM) {
@@ -1263,7 +1268,7 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
           const dep = path.join(objDir, `${base}.d`);
           progress(`${tag} compile ${path.relative(rootDir, u.source.file)}`);
           try {
-            await runTool("clang", [...u.argv, u.source.file, "-o", obj, "-MD", "-MF", dep], { resource });
+            await runTool("clang", [...u.argv, u.source.file, "-o", obj, "-MD", "-MF", dep], { resource, secrets: [] });
           } catch (e) {
             if (e instanceof ToolError) {
               throw new BuildError(
@@ -1306,7 +1311,7 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
               "-o",
               obj,
             ],
-            { resource },
+            { resource, secrets: [] },
           );
         }
         objects.push(obj);
@@ -1317,7 +1322,7 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
       const largv = linkArgv(p, platform, objects, libs, tmpOut);
       progress(`${tag} link ${p.outputName}`);
       try {
-        await runTool("lld-link", largv, { resource });
+        await runTool("lld-link", largv, { resource, secrets: [] });
       } catch (e) {
         throw describeLinkFailure(e, p, platform);
       }

@@ -195,7 +195,7 @@ export async function createTestCertificate(options: CreateTestCertificateOption
         "-addext",
         "subjectKeyIdentifier=hash",
       ],
-      { resource },
+      { resource, secrets: [] },
     );
     const keyPem = fs.readFileSync(keyFile, "utf8");
     const certPem = fs.readFileSync(certFile, "utf8");
@@ -308,7 +308,7 @@ export interface VerifyResult {
  *
  * @param file the signed file
  * @param certPem the certificate that must have made the signature (PEM)
- * @param options tool-log name
+ * @param options `resource`: name recorded in the tool log (default "test-signing")
  * @returns `valid` and osslsigncode's report; never throws for a bad or missing signature
  * @throws SigningError when the file is missing; ToolError when osslsigncode cannot start
  */
@@ -331,6 +331,7 @@ export async function verifySignature(
     try {
       const r = await runTool("osslsigncode", ["verify", "-CAfile", certFile, "-in", target], {
         resource: options.resource ?? "test-signing",
+        secrets: [],
       });
       const output = `${r.stdout}${r.stderr}`;
       return { valid: /Signature verification: ok/.test(output) && /^Succeeded/m.test(output), output };
