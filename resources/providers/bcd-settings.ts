@@ -195,9 +195,8 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
 
 /** `on`/`off` of a boolean element value; undefined when it is not one. */
 function flagText(v: { regType: number; hex: string }): "on" | "off" | undefined {
-  if (v.regType === 3 && v.hex === "01") return "on";
-  if (v.regType === 3 && v.hex === "00") return "off";
-  return undefined;
+  if (v.regType !== 3 || v.hex.length !== 2) return undefined;
+  return v.hex === "00" ? "off" : "on";
 }
 
 /** Put elements (and created objects) of one store back: flags with bcdedit, the rest with our module. */
