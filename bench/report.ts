@@ -1,0 +1,403 @@
+/**
+ * Turn the samples into bench/results.json, bench/results.md (tables: median, min, max, ratios, tool runs;
+ * the targets of issue 9, met or not) and the chart's SVG (bench/run.ts converts it to bench/results.png).
+ */
+import { median, type Sample, type Samples, type Scale, type Scenario, type Variant } from "./common";
+
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+  toolsMedian: number;
+  toolsMax: number;
+}
+
+function stat(xs: Sample[] | undefined): Stat | undefined {
+  if (!xs || xs.length === 0) return undefined;
+  const ms = xs.map((x) => x.ms);
+  const tools = xs.map((x) => x.tools);
+  return {
+    median: median(ms),
+    min: Math.min(...ms),
+    max: Math.max(...ms),
+    n: xs.length,
+    toolsMedian: median(tools),
+    toolsMax: Math.max(...tools),
+  };
+}
+
+export type Stats = Partial<Record<Scale, Partial<Record<Scenario, Partial<Record<Variant, Stat>>>>>>;
+
+export function statsOf(samples: Samples): Stats {
+  const out: Stats = {};
+  for (const [scale, byScenario] of Object.entries(samples) as Array<[Scale, Samples[Scale]]>) {
+    for (const [scenario, byVariant] of Object.entries(byScenario ?? {}) as Array<
+      [Scenario, Record<Variant, Sample[]>]
+    >) {
+      for (const [variant, xs] of Object.entries(byVariant) as Array<[Variant, Sample[]]>) {
+        const s = stat(xs);
+        if (!s) continue;
+        const byScenario = out[scale] ?? {};
+        out[scale] = byScenario;
+        const byVariant = byScenario[scenario] ?? {};
+        byScenario[scenario] = byVariant;
+        byVariant[variant] = s;
+      }
+    }
+  }
+  return out;
+}
+
+/** Median of a derived number over the runs of one scenario/variant. */
+export function medianOf(
+  samples: Samples,
+  scale: Scale,
+  scenario: Scenario,
+  variant: Variant,
+  f: (s: Sample) => number | undefined,
+): number {
+  const xs = (samples[scale]?.[scenario]?.[variant] ?? []).map(f).filter((x): x is number => x !== undefined);
+  return median(xs);
+}
+
+export interface Target {
+  id: string;
+  text: string;
+  value: string;
+  limit: string;
+  met: boolean;
+  detail: string;
+}
+
+const injectCommit = (s: Sample) =>
+  (s.steps?.["InjectedFiles.update"] ?? 0) +
+  (s.steps?.["ImageCommit.update"] ?? 0) +
+  (s.steps?.["InjectedFiles.create"] ?? 0) +
+  (s.steps?.["ImageCommit.create"] ?? 0);
+
+const r2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
+const sec = (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : "n/a");
+
+export function evaluateTargets(samples: Samples, stats: Stats): Target[] {
+  const t: Target[] = [];
+  const m = (scale: Scale, sc: Scenario, v: Variant) => stats[scale]?.[sc]?.[v]?.median ?? Number.NaN;
+  const hasBig = !!stats.big;
+
+  // 1. no-op up: zero tools, <= 1.25x floor
+  const noopTools = Math.max(
+    ...(["small", "big"] as Scale[]).flatMap((s) => (samples[s]?.noop?.lab ?? []).map((x) => x.tools)),
+  );
+  t.push({
+    id: "noop-tools",
+    text: "no-op `up` runs zero external tools",
+    value: `${noopTools} (max over runs and scales)`,
+    limit: "0",
+    met: noopTools === 0,
+    detail: "",
+  });
+  const noopRatio = m("small", "noop", "lab") / m("small", "noop", "floor");
+  const provNoop = medianOf(samples, "small", "noop", "lab", (s) => s.steps?.providerTotal);
+  const progLab = medianOf(samples, "small", "noop", "lab", (s) => s.steps?.program);
+  const progFloor = medianOf(samples, "small", "noop", "floor", (s) => s.steps?.program);
+  t.push({
+    id: "noop-vs-floor",
+    text: "no-op `up` <= 1.25x the engine floor",
+    value: `${r2(noopRatio)}x (${sec(m("small", "noop", "lab"))} s vs ${sec(m("small", "noop", "floor"))} s)`,
+    limit: "<= 1.25x",
+    met: noopRatio <= 1.25,
+    detail:
+      `gap ${sec(m("small", "noop", "lab") - m("small", "noop", "floor"))} s; program process lifetime ${sec(progLab)} s vs floor ${sec(progFloor)} s; ` +
+      `provider calls ${sec(provNoop)} s in total`,
+  });
+  if (hasBig) {
+    const r = m("big", "noop", "lab") / m("small", "noop", "lab");
+    t.push({
+      id: "noop-big-vs-small",
+      text: "no-op `up` with the 400 MB WIM <= 1.1x the small-WIM no-op",
+      value: `${r2(r)}x (${sec(m("big", "noop", "lab"))} s vs ${sec(m("small", "noop", "lab"))} s)`,
+      limit: "<= 1.1x",
+      met: r <= 1.1,
+      detail: `provider calls ${sec(medianOf(samples, "big", "noop", "lab", (s) => s.steps?.providerTotal))} s vs ${sec(provNoop)} s`,
+    });
+  }
+  // 2. one-source edit
+  const editRef = m("small", "edit", "lab") / m("small", "edit", "refNecessary");
+  const provEdit = medianOf(samples, "small", "edit", "lab", (s) => s.steps?.providerTotal);
+  t.push({
+    id: "edit-vs-reference",
+    text: "one-source-edit `up` <= 1.2x the reference script's necessary steps",
+    value: `${r2(editRef)}x (${sec(m("small", "edit", "lab"))} s vs ${sec(m("small", "edit", "refNecessary"))} s)`,
+    limit: "<= 1.2x",
+    met: editRef <= 1.2,
+    detail:
+      `provider calls ${sec(provEdit)} s of ${sec(m("small", "edit", "lab"))} s; floor edit ${sec(m("small", "edit", "floor"))} s; ` +
+      `tool runs ${stats.small?.edit?.lab?.toolsMedian} vs ${stats.small?.edit?.refNecessary?.toolsMedian}`,
+  });
+  for (const scale of hasBig ? (["small", "big"] as Scale[]) : (["small"] as Scale[])) {
+    const r = m(scale, "edit", "lab") / m(scale, "cold", "lab");
+    t.push({
+      id: `edit-vs-cold-${scale}`,
+      text: `one-source-edit \`up\` <= 0.5x a full rebuild (cold \`up\`), ${scale} WIM`,
+      value: `${r2(r)}x (${sec(m(scale, "edit", "lab"))} s vs ${sec(m(scale, "cold", "lab"))} s)`,
+      limit: "<= 0.5x",
+      met: r <= 0.5,
+      detail: `floor edit/cold ${r2(m(scale, "edit", "floor") / m(scale, "cold", "floor"))}x`,
+    });
+  }
+  if (hasBig) {
+    const big = medianOf(samples, "big", "edit", "lab", injectCommit);
+    const small = medianOf(samples, "small", "edit", "lab", injectCommit);
+    const refBig = medianOf(samples, "big", "edit", "refNecessary", (s) => s.toolMs?.["wimlib-imagex"]);
+    const refSmall = medianOf(samples, "small", "edit", "refNecessary", (s) => s.toolMs?.["wimlib-imagex"]);
+    const wimBig = medianOf(samples, "big", "edit", "lab", (s) => s.toolMs?.["wimlib-imagex"]);
+    const wimSmall = medianOf(samples, "small", "edit", "lab", (s) => s.toolMs?.["wimlib-imagex"]);
+    t.push({
+      id: "inject-commit-big-vs-small",
+      text: "inject+commit step with the 400 MB WIM <= 1.5x the small-WIM one",
+      value: `${r2(big / small)}x (${sec(big)} s vs ${sec(small)} s)`,
+      limit: "<= 1.5x",
+      met: big / small <= 1.5,
+      detail:
+        `wimlib-imagex time in the step ${sec(wimBig)} s vs ${sec(wimSmall)} s; ` +
+        `the reference's wimlib-imagex update ${sec(refBig)} s vs ${sec(refSmall)} s`,
+    });
+    const isoBytes = medianOf(samples, "big", "edit", "lab", (s) => s.extra?.isoBytes);
+    const xo = medianOf(samples, "big", "edit", "lab", (s) => s.extra?.xorrisoMs);
+    const cp = medianOf(samples, "big", "edit", "lab", (s) => s.extra?.cpMs);
+    const step = medianOf(samples, "big", "edit", "lab", (s) => s.extra?.isoStepMs);
+    const cpSync = medianOf(samples, "big", "edit", "lab", (s) => s.extra?.cpSyncMs);
+    const mbps = (ms: number) => (isoBytes / 1e6 / (ms / 1000)).toFixed(0);
+    t.push({
+      id: "iso-throughput",
+      text: "writing the ISO >= 0.7x the throughput of `cp` of the same bytes",
+      value: `${r2(cp / xo)}x (xorriso ${mbps(xo)} MB/s vs cp ${mbps(cp)} MB/s, ${(isoBytes / 1e6).toFixed(0)} MB)`,
+      limit: ">= 0.7x",
+      met: cp / xo >= 0.7,
+      detail: `whole WinPeIso step (xorriso + fsync + sha256 of the ISO) ${mbps(step)} MB/s = ${r2(cpSync / step)}x of cp + fsync (${mbps(cpSync)} MB/s)`,
+    });
+  }
+  const previewTools = Math.max(
+    ...(["small", "big"] as Scale[]).flatMap((s) =>
+      (["preview-noop", "preview-edit", "preview-flip"] as Scenario[]).flatMap((sc) =>
+        (samples[s]?.[sc]?.lab ?? []).map((x) => x.tools),
+      ),
+    ),
+  );
+  t.push({
+    id: "preview-tools",
+    text: "`preview` runs no build, mount, commit or ISO write (zero tool lines)",
+    value: `${previewTools} (max over all previews)`,
+    limit: "0",
+    met: previewTools === 0,
+    detail: "",
+  });
+  return t;
+}
+
+const LABELS: Record<Scenario, string> = {
+  cold: "cold `up`",
+  noop: "no-op `up`",
+  edit: "one source edited",
+  flip: "testsigning flipped",
+  destroy: "`destroy`",
+  "preview-noop": "`preview`, no change",
+  "preview-edit": "`preview`, source edited",
+  "preview-flip": "`preview`, testsigning flipped",
+};
+const ORDER: Scenario[] = ["cold", "noop", "edit", "flip", "destroy", "preview-noop", "preview-edit", "preview-flip"];
+
+function cell(s: Stat | undefined): string {
+  if (!s) return "—";
+  return `${sec(s.median)} (${sec(s.min)}–${sec(s.max)})`;
+}
+
+function ratio(a: Stat | undefined, b: Stat | undefined): string {
+  if (!a || !b || b.median <= 0) return "—";
+  return `${r2(a.median / b.median)}x`;
+}
+
+export function markdown(
+  stats: Stats,
+  samples: Samples,
+  targets: Target[],
+  meta: { arch: string; runs: number; scales: Scale[]; bigMiB: number; load: string; machine: string[] },
+): string {
+  const lines: string[] = [];
+  lines.push(`# winpe-lab benchmark (${meta.arch}, ${meta.runs} run(s) per scenario)`);
+  lines.push("");
+  lines.push(
+    "Seconds: median (min–max). **lab**: winpe-lab's demo stack (`pulumi up` through the Automation API, open toolchain, " +
+      "no QEMU boot check); **floor**: the same resource graph with every provider returning at once (bench/floor-program.ts); " +
+      "**script**: the manual workflow's tools run directly (bench/reference.ts), *necessary* = only the steps the change needs, " +
+      "*full* = a script's rerun of everything. Tools: external tool runs (WINPE_TOOL_LOG lines), median.",
+  );
+  lines.push("");
+  for (const scale of meta.scales) {
+    const by = stats[scale];
+    if (!by) continue;
+    lines.push(
+      `## ${scale === "small" ? "small boot.wim (synthetic, ~10 KB)" : `big boot.wim (+${meta.bigMiB} MiB incompressible, LZX)`}`,
+    );
+    lines.push("");
+    lines.push(
+      "| scenario | lab s | tools | floor s | lab/floor | script necessary s | tools | lab/necessary | script full s | tools | lab/full |",
+    );
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const sc of ORDER) {
+      const v = by[sc];
+      if (!v) continue;
+      lines.push(
+        `| ${LABELS[sc]} | ${cell(v.lab)} | ${v.lab?.toolsMedian ?? "—"} | ${cell(v.floor)} | ${ratio(v.lab, v.floor)} | ` +
+          `${cell(v.refNecessary)} | ${v.refNecessary?.toolsMedian ?? "—"} | ${ratio(v.lab, v.refNecessary)} | ` +
+          `${cell(v.refFull)} | ${v.refFull?.toolsMedian ?? "—"} | ${ratio(v.lab, v.refFull)} |`,
+      );
+    }
+    lines.push("");
+    // where the time goes: provider time per resource for up scenarios (lab)
+    lines.push(`Provider time per resource (lab, median ms; \`program\` = the program process's lifetime):`);
+    lines.push("");
+    const keys = new Set<string>();
+    for (const sc of ["cold", "noop", "edit", "flip", "destroy"] as Scenario[])
+      for (const s of samples[scale]?.[sc]?.lab ?? []) for (const k of Object.keys(s.steps ?? {})) keys.add(k);
+    const cols = ["cold", "noop", "edit", "flip", "destroy"] as Scenario[];
+    lines.push(`| step | ${cols.join(" | ")} |`);
+    lines.push(`|---|${cols.map(() => "---").join("|")}|`);
+    const sorted = [...keys].sort((a, b) => (a === "program" ? -1 : b === "program" ? 1 : a.localeCompare(b)));
+    for (const k of sorted) {
+      const vals = cols.map((sc) => {
+        const x = medianOf(samples, scale, sc, "lab", (s) => s.steps?.[k]);
+        return Number.isFinite(x) ? String(Math.round(x)) : "";
+      });
+      if (vals.every((v) => v === "" || v === "0")) continue;
+      lines.push(`| ${k} | ${vals.join(" | ")} |`);
+    }
+    lines.push("");
+    lines.push("Tool runs by tool (lab, median count / summed ms):");
+    lines.push("");
+    lines.push(`| tool | ${cols.join(" | ")} |`);
+    lines.push(`|---|${cols.map(() => "---").join("|")}|`);
+    const tools = new Set<string>();
+    for (const sc of cols)
+      for (const s of samples[scale]?.[sc]?.lab ?? []) for (const k of Object.keys(s.toolCounts ?? {})) tools.add(k);
+    for (const tool of [...tools].sort()) {
+      const vals = cols.map((sc) => {
+        const c = medianOf(samples, scale, sc, "lab", (s) => s.toolCounts?.[tool] ?? 0);
+        const ms = medianOf(samples, scale, sc, "lab", (s) => s.toolMs?.[tool] ?? 0);
+        return c ? `${c} / ${Math.round(ms)}` : "";
+      });
+      lines.push(`| ${tool} | ${vals.join(" | ")} |`);
+    }
+    lines.push("");
+  }
+  lines.push("## Targets (issue 9)");
+  lines.push("");
+  lines.push("| target | value | limit | met | details |");
+  lines.push("|---|---|---|---|---|");
+  for (const x of targets)
+    lines.push(`| ${x.text} | ${x.value} | ${x.limit} | ${x.met ? "yes" : "**no**"} | ${x.detail} |`);
+  lines.push("");
+  lines.push(`Load average during the run: ${meta.load}`);
+  lines.push("");
+  lines.push("Machine:");
+  lines.push("");
+  lines.push("```");
+  lines.push(...meta.machine);
+  lines.push("```");
+  lines.push("");
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Chart
+// ---------------------------------------------------------------------------------------------------
+
+const COLORS: Record<Variant, string> = {
+  lab: "#1f6fb4",
+  floor: "#9aa5b1",
+  refNecessary: "#2e9d57",
+  refFull: "#e0892b",
+};
+const VARIANT_LABEL: Record<Variant, string> = {
+  lab: "winpe-lab (pulumi up)",
+  floor: "engine floor",
+  refNecessary: "script, necessary steps",
+  refFull: "script, full rerun",
+};
+
+function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** A grouped horizontal bar chart (median bar, min–max whisker) per scale, as SVG. */
+export function chartSvg(stats: Stats, scales: Scale[], title: string, bigMiB: number): string {
+  const scenarios: Scenario[] = ["cold", "noop", "edit", "flip", "destroy", "preview-edit"];
+  const variants: Variant[] = ["lab", "floor", "refNecessary", "refFull"];
+  const barH = 11;
+  const groupGap = 14;
+  const panelW = 520;
+  const labelW = 150;
+  const top = 64;
+  const panels = scales.filter((s) => stats[s]);
+  const groupH = variants.length * barH + groupGap;
+  const height = top + scenarios.length * groupH + 60;
+  const width = labelW + panels.length * (panelW + 40) + 20;
+  let maxMs = 0;
+  for (const s of panels)
+    for (const sc of scenarios) for (const v of variants) maxMs = Math.max(maxMs, stats[s]?.[sc]?.[v]?.max ?? 0);
+  const maxS = Math.max(1, Math.ceil(maxMs / 1000 / 5) * 5);
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, sans-serif">`,
+  );
+  out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
+  out.push(`<text x="12" y="24" font-size="17" font-weight="bold">${esc(title)}</text>`);
+  // legend
+  let lx = 12;
+  for (const v of variants) {
+    out.push(`<rect x="${lx}" y="36" width="12" height="12" fill="${COLORS[v]}"/>`);
+    out.push(`<text x="${lx + 16}" y="46" font-size="12">${esc(VARIANT_LABEL[v])}</text>`);
+    lx += 30 + VARIANT_LABEL[v].length * 7;
+  }
+  out.push(`<text x="${lx}" y="46" font-size="12" fill="#444">bar: median, line: min–max (seconds)</text>`);
+  panels.forEach((scale, pi) => {
+    const x0 = labelW + pi * (panelW + 40);
+    const px = (ms: number) => x0 + (ms / 1000 / maxS) * panelW;
+    const name = scale === "small" ? "small boot.wim" : `boot.wim + ${bigMiB} MiB`;
+    out.push(`<text x="${x0}" y="${top - 6}" font-size="13" font-weight="bold">${esc(name)}</text>`);
+    for (let s = 0; s <= maxS; s += maxS <= 20 ? 2 : 5) {
+      const x = px(s * 1000);
+      out.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${top + scenarios.length * groupH}" stroke="#e3e3e3"/>`);
+      out.push(
+        `<text x="${x}" y="${top + scenarios.length * groupH + 16}" font-size="11" text-anchor="middle">${s}</text>`,
+      );
+    }
+    out.push(
+      `<text x="${x0 + panelW / 2}" y="${top + scenarios.length * groupH + 34}" font-size="12" text-anchor="middle">seconds</text>`,
+    );
+    scenarios.forEach((sc, si) => {
+      const gy = top + si * groupH;
+      if (pi === 0) {
+        out.push(
+          `<text x="${labelW - 8}" y="${gy + (variants.length * barH) / 2 + 4}" font-size="12" text-anchor="end">${esc(LABELS[sc].replace(/`/g, ""))}</text>`,
+        );
+      }
+      variants.forEach((v, vi) => {
+        const st = stats[scale]?.[sc]?.[v];
+        const y = gy + vi * barH;
+        if (!st) return;
+        out.push(
+          `<rect x="${x0}" y="${y + 1}" width="${Math.max(1, px(st.median) - x0)}" height="${barH - 2}" fill="${COLORS[v]}"/>`,
+        );
+        out.push(
+          `<line x1="${px(st.min)}" y1="${y + barH / 2}" x2="${px(st.max)}" y2="${y + barH / 2}" stroke="#222" stroke-width="1"/>`,
+        );
+        out.push(
+          `<text x="${px(st.max) + 4}" y="${y + barH - 2}" font-size="9" fill="#333">${(st.median / 1000).toFixed(2)}</text>`,
+        );
+      });
+    });
+  });
+  out.push("</svg>");
+  return out.join("\n");
+}
