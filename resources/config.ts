@@ -40,6 +40,11 @@ export const BcdConfigSchema = z
     debug: z.boolean().optional(),
     /** Boot debugging (boot manager / loader). @default not managed */
     bootdebug: z.boolean().optional(),
+    /**
+     * Who writes the store: `module` (our BCD module, any host, no elevation) or `bcdedit` (adk only).
+     * @default "module"
+     */
+    writer: z.enum(["module", "bcdedit"]).default("module"),
   })
   .strict();
 
@@ -132,6 +137,13 @@ export const StackConfigSchema = z
         code: "custom",
         path: ["iso", "path"],
         message: "must be an absolute Windows path ending in .iso",
+      });
+    }
+    if (c.bcd.writer === "bcdedit" && !isWin) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["bcd", "writer"],
+        message: "bcdedit exists only with the adk toolchain (Windows)",
       });
     }
     if (c.bcd.stores !== "efi" && c.arch === "arm64") {

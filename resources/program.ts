@@ -16,6 +16,7 @@ import { InjectedFiles } from "./injected-files";
 import { MountedImage } from "./mounted-image";
 import { PersistentDigestCache, sha256 } from "./runtime/digest";
 import { TestCertificate } from "./test-certificate";
+import { readAdkProjectFacts } from "./toolchains/adk/plan";
 import { planBuild } from "./toolchains/open/build";
 import { VmBootMedia } from "./vm-boot-media";
 import { WinPeIso } from "./winpe-iso";
@@ -93,12 +94,27 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
 
   const cert = config.signing ? new TestCertificate("test-certificate", { toolchain, certDir: r.certDir }) : undefined;
 
-  const plan = planBuild({ project: r.project, configuration: config.configuration, platform: r.platform });
-  const revisions = projectRevisions(plan.projects, plan.rootDir, {
-    toolchain,
-    configuration: config.configuration,
-    platform: r.platform,
-  });
+  // what the build produces, and a digest of each project's own inputs (no tool runs)
+  const extra = { toolchain, configuration: config.configuration, platform: r.platform };
+  let outputs: Array<{ outputName: string; kind: "driver" | "application" }>;
+  let revisions: Record<string, string>;
+  if (toolchain === "open") {
+    const plan = planBuild({ project: r.project, configuration: config.configuration, platform: r.platform });
+    outputs = plan.projects;
+    revisions = projectRevisions(plan.projects, plan.rootDir, extra);
+  } else {
+    // MSBuild builds it: read the project files without the open toolchain's checks
+    const facts = readAdkProjectFacts(r.project, config.configuration, r.platform);
+    outputs = facts.outputs.map((o) => ({ outputName: o.name, kind: o.kind }));
+    revisions = projectRevisions(
+      facts.outputs.map((o) => ({
+        outputName: o.name,
+        config: { file: o.projectFile, projectDir: nodePath.dirname(o.projectFile), sources: [], headers: [] },
+      })),
+      nodePath.dirname(r.project),
+      extra,
+    );
+  }
   const build = new DriverBuild("driver-build", {
     toolchain,
     project: r.project,
@@ -123,6 +139,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
       ? pulumi.secret({ hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key })
       : undefined,
     stateDir: r.bcdStateDir,
+    writer: config.bcd.writer,
   });
 
   const image = new MountedImage("boot-wim", {
@@ -136,7 +153,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   const thumbprint = cert ? cert.thumbprint : pulumi.output("unsigned");
   const files: Record<string, { source: string; revision: pulumi.Output<string> }> = {};
   const p = toolchain === "adk" ? nodePath.win32 : nodePath.posix;
-  for (const proj of plan.projects) {
+  for (const proj of outputs) {
     files[`${r.injectDir}/${proj.outputName}`] = {
       source: p.join(r.buildDir, proj.outputName),
       revision: thumbprint.apply((t) => sha256(`${revisions[proj.outputName]}:${proj.kind === "driver" ? t : ""}`)),

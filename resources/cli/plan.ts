@@ -103,7 +103,7 @@ export interface StackPlanInput {
   /** The checkout's folder on Windows. */
   root: string;
   action: "up" | "destroy";
-  /** BcdSettings' writer. @default "module" (what the program uses) */
+  /** BcdSettings' writer. @default the stack's `winpe-lab:bcd.writer` */
   bcdWriter?: "module" | "bcdedit";
   /** The project's outputs ({@link readAdkProjectFacts}); null when the project could not be read here. */
   project: AdkProjectFacts | null;
@@ -157,7 +157,7 @@ export function planStack(input: StackPlanInput): PlanStep[] {
     flags,
     kdnet: config.kdnet ? { hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key } : undefined,
     stateDir: r.bcdStateDir,
-    writer: input.bcdWriter ?? "module",
+    writer: input.bcdWriter ?? config.bcd.writer,
   });
   const mount = MountedImageArgsSchema.parse({
     toolchain: "adk",
