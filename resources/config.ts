@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
+import { normalizeImagePath } from "./formats/image-path";
 
 export const CONFIG_NAMESPACE = "winpe-lab";
 
@@ -85,7 +86,16 @@ export const StackConfigSchema = z
      * Folder inside the image that receives the built binaries (the workflow's `\Windows\Ioctl`).
      * @default "Windows/Ioctl"
      */
-    injectDir: z.string().default("Windows/Ioctl"),
+    injectDir: z
+      .string()
+      .default("Windows/Ioctl")
+      .superRefine((d, ctx) => {
+        try {
+          normalizeImagePath(d, "injectDir");
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: (e as Error).message.replace(/^'injectDir'\s*/, "") });
+        }
+      }),
     /** WIM image index to mount. @default 1 */
     imageIndex: z.number().int().min(1).default(1),
     /** BCD settings of the media. */

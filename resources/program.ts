@@ -92,8 +92,6 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   const r = resolveStack(config, root, stackName);
   const toolchain = config.toolchain;
 
-  const cert = config.signing ? new TestCertificate("test-certificate", { toolchain, certDir: r.certDir }) : undefined;
-
   // what the build produces, and a digest of each project's own inputs (no tool runs)
   const extra = { toolchain, configuration: config.configuration, platform: r.platform };
   let outputs: Array<{ outputName: string; kind: "driver" | "application" }>;
@@ -115,6 +113,8 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
       extra,
     );
   }
+  // the project is read (and a bad one refused) before any resource is registered
+  const cert = config.signing ? new TestCertificate("test-certificate", { toolchain, certDir: r.certDir }) : undefined;
   const build = new DriverBuild("driver-build", {
     toolchain,
     project: r.project,

@@ -138,15 +138,6 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
     throw new InputError(`${TYPE}: 'stores' ${file}: ${(e as Error).message}`);
   }
   const before = fileDigests(file).sha256;
-  // the pristine copy stays valid only while nobody else wrote the store since our last write
-  let pristine = prev?.pristine ?? null;
-  if (prev && before !== prev.writtenSha256) pristine = null;
-  if (!prev) {
-    fs.mkdirSync(a.stateDir, { recursive: true });
-    const backup = backupPathFor(a.stateDir, file);
-    copyFileAtomic(file, backup);
-    pristine = { backup, sha256: before };
-  }
   const elements: Record<string, AppliedElement> = {};
   const createdObjects = [...(prev?.createdObjects ?? [])];
   for (const want of desiredSettings(a)) {
@@ -182,6 +173,16 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
     const id = Number.parseInt(old.id, 16);
     if (old.previous) store.setElementRaw(old.object, id, old.previous.hex, old.previous.regType);
     else store.deleteElement(old.object, id);
+  }
+  // everything resolved and encoded (in memory): only now keep the pristine copy aside, then write.
+  // The pristine copy stays valid only while nobody else wrote the store since our last write.
+  let pristine = prev?.pristine ?? null;
+  if (prev && before !== prev.writtenSha256) pristine = null;
+  if (!prev) {
+    fs.mkdirSync(a.stateDir, { recursive: true });
+    const backup = backupPathFor(a.stateDir, file);
+    copyFileAtomic(file, backup);
+    pristine = { backup, sha256: before };
   }
   store.save();
   return { elements, createdObjects, pristine, writtenSha256: fileDigests(file).sha256 };
@@ -325,8 +326,30 @@ function effectiveOf(file: string, applied: AppliedStore): Record<string, string
   return out;
 }
 
+/** Open every store and resolve and encode every wanted element, writing nothing: bad input fails here. */
+function validateStores(a: Args): void {
+  for (const file of a.stores) {
+    let store: BcdStore;
+    try {
+      store = openStore(file);
+    } catch (e) {
+      throw new InputError(`${TYPE}: 'stores' ${file}: ${(e as Error).message}`);
+    }
+    for (const want of desiredSettings(a)) {
+      try {
+        const guid = store.resolve(want.object, { mustExist: want.object !== DBGSETTINGS });
+        store.encodeText(guid, store.elementId(guid, want.name), want.text);
+      } catch (e) {
+        const prop = want.object === DBGSETTINGS ? "kdnet" : "object";
+        throw new InputError(`${TYPE}: '${prop}' ${want.object} in ${file}: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
 async function run(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
   const a = parse(news);
+  validateStores(a);
   const oldApplied = (olds?.applied ?? {}) as Record<string, AppliedStore>;
   const who = `${TYPE}`;
   const applied: Record<string, AppliedStore> = {};

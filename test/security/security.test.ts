@@ -634,10 +634,9 @@ describe("(c) secrets through the providers: not in the tool log, the progress o
     expect(leaks(everything(), [{ label: "KDNET key 1", value: key1 }])).toEqual([]);
   });
 
-  // KNOWN BUG (resources/formats/regf/hive.ts:838-858, Hive.release): a released cell is marked free but its bytes
-  // are kept, so a KDNET key whose element is deleted (or replaced by a value of another size) stays in the store
-  // file's free space, which goes onto the ISO. Byte-identical restore (pristine copy) hides it on the usual destroy.
-  it.fails("[KNOWN BUG] destroy after a hand edit (element-by-element restore) leaves the KDNET key in the store", async () => {
+  // Fixed in resources/formats/regf/hive.ts: a released cell's bytes are zeroed, and a cell reused for shorter
+  // data is zero-filled behind it, so a deleted or replaced KDNET key does not stay in the store's free space.
+  it("destroy after a hand edit (element-by-element restore) leaves no KDNET key in the store", async () => {
     const { inputs, store } = bcdCase("restore");
     const c1 = await bcdP.check({}, inputs(key1));
     const s1 = (await bcdP.create(c1.inputs as Props)).outs as Props;
@@ -646,7 +645,7 @@ describe("(c) secrets through the providers: not in the tool log, the progress o
     expect(leaks(fileHaystacks([store]), [{ label: "KDNET key 1", value: key1 }])).toEqual([]);
   });
 
-  it.fails("[KNOWN BUG] changing the KDNET key to one of another length leaves the old key in the store", async () => {
+  it("changing the KDNET key to one of another length leaves no old key in the store", async () => {
     const { inputs, store } = bcdCase("rekey");
     const short = `s${crypto.randomBytes(3).toString("hex")}.a.b.c`;
     const c1 = await bcdP.check({}, inputs(short));

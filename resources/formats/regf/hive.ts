@@ -840,6 +840,8 @@ export class Hive {
     const size = this.used.get(cell);
     if (size === undefined) throw this.err(cell, "internal: releasing a cell that is not allocated");
     this.used.delete(cell);
+    // free space keeps no old content: a deleted value (a KDNET key, say) must not stay readable in the file
+    this.buf.fill(0, this.fo(cell) + 4, this.fo(cell) + size);
     const bin = this.binOf(cell);
     let start = cell;
     let total = size;
@@ -1161,8 +1163,11 @@ export class Hive {
       return;
     }
     let cell: number;
-    if (oldCell !== NONE && this.capacity(oldCell) >= data.length) cell = oldCell;
-    else {
+    if (oldCell !== NONE && this.capacity(oldCell) >= data.length) {
+      cell = oldCell;
+      // no old bytes (e.g. a longer secret) may survive behind the new data
+      this.buf.fill(0, this.fo(cell) + 4 + data.length, this.fo(cell) + 4 + this.capacity(cell));
+    } else {
       cell = this.alloc(data.length);
       if (!oldInline) this.freeValueData(p);
     }
