@@ -19,6 +19,7 @@ import {
   opsByType,
 } from "../helpers/demo-stack";
 import { wimContent } from "../helpers/wim";
+import { runIoctlAppUnderWine } from "../helpers/wine";
 
 const DBG = "{4636856e-540f-4170-a130-a84776f4c654}";
 
@@ -115,6 +116,21 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     const out = await d.stack.outputs();
     expect(JSON.stringify(out.bcdSettings.value)).not.toContain(key);
   });
+
+  // x64 only (Wine runs x64 Windows programs): registered for amd64, not skipped for arm64
+  if (arch === "amd64")
+    it("Wine: the app and driver taken from the ISO's boot.wim complete the METHOD_BUFFERED round trip", {
+      timeout: 300_000,
+    }, async () => {
+      const wim = path.join(d.dir, "wine-boot.wim");
+      fs.writeFileSync(wim, await extractFromIso(d.isoPath, "/sources/boot.wim", d.dir));
+      const run = path.join(d.dir, "wine-run");
+      await runTool("wimlib-imagex", ["extract", wim, "1", "/Windows/Ioctl", `--dest-dir=${run}`, "--no-acls"]);
+      expect(fs.readdirSync(path.join(run, "Ioctl")).sort()).toEqual(["ioctlapp.exe", "sioctl.sys"]);
+      const out = await runIoctlAppUnderWine(path.join(run, "Ioctl"), path.join(d.dir, "wineprefix"));
+      expect(out, out).toContain('METHOD_BUFFERED: ok: "SIOCTL answers METHOD_BUFFERED: hello from the kernel!"');
+      expect(out, out).toMatch(/service SIoctl stopped and deleted/);
+    });
 
   it("a second up: no changes and zero new tool-log lines", async () => {
     const mark = d.toolLineCount();

@@ -49,6 +49,7 @@ import {
   signFile,
   verifySignature,
 } from "../../resources/toolchains/open/sign";
+import { runIoctlAppUnderWine } from "../helpers/wine";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const EXAMPLE = path.join(REPO, "examples", "ioctl");
@@ -685,58 +686,27 @@ describe("bad inputs: a clear error naming the file or feature, nothing written"
  * read through runTool's pipes; every step is guarded by `wineserver -k` (which ends every process of the
  * prefix and so closes the pipes) should it hang, and the prefix is killed at the end.
  */
-const WINE = ["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/wine"].find((p) => fs.existsSync(p));
-const WINESERVER = ["/usr/lib/wine/wineserver", "/usr/bin/wineserver"].find((p) => fs.existsSync(p));
-
-describe.skipIf(!WINE || !WINESERVER)(
-  "Wine: ioctlapp loads the signed driver and gets the METHOD_BUFFERED reply",
-  () => {
-    it("runs the app from a folder with sioctl.sys", { timeout: 300_000 }, async () => {
-      const prefix = path.join(scratch, "wineprefix");
-      const run = path.join(scratch, "wine-run");
-      fs.mkdirSync(run, { recursive: true });
-      // the signed driver from the signing test when it ran, else the unsigned one
-      const signed = path.join(scratch, "signed", "sioctl.sys");
-      const driver = fs.existsSync(signed) ? signed : built.x64!.outputs.find((o) => o.kind === "driver")!.path;
-      fs.copyFileSync(driver, path.join(run, "sioctl.sys"));
-      fs.copyFileSync(built.x64!.outputs.find((o) => o.kind === "application")!.path, path.join(run, "ioctlapp.exe"));
-      const env = { WINEPREFIX: prefix, WINEDEBUG: "-all", WINEDLLOVERRIDES: "mscoree,mshtml=", DISPLAY: undefined };
-      const kill = () =>
-        runTool(WINESERVER!, ["-k"], { env, resource: RESOURCE, okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(
-          () => undefined,
-        );
-      // A wine process that hangs keeps runTool's pipes open through its children; `wineserver -k` ends them all.
-      const guarded = async <T>(label: string, ms: number, p: Promise<T>): Promise<T> => {
-        const timer = setTimeout(() => void kill(), ms);
-        try {
-          return await timed(label, () => p);
-        } finally {
-          clearTimeout(timer);
-        }
-      };
-      try {
-        await guarded("wine: wineboot -i", 180_000, runTool(WINE!, ["wineboot", "-i"], { env, resource: RESOURCE }));
-        // wait until wineboot's services have shut down: a fresh server then starts with the app
-        await guarded("wine: wineserver -w", 120_000, runTool(WINESERVER!, ["-w"], { env, resource: RESOURCE }));
-        const r = await guarded(
-          "wine: ioctlapp.exe",
-          120_000,
-          runTool(WINE!, ["ioctlapp.exe"], { env, cwd: run, resource: RESOURCE, okExitCodes: [0, 1, 2] }),
-        );
-        const out = r.stdout;
-        expect(out, out).toMatch(/ioctlapp: service SIoctl started/);
-        expect(out, out).toContain(
-          'METHOD_BUFFERED: ok: "SIOCTL answers METHOD_BUFFERED: hello from the kernel!" (55 bytes)',
-        );
-        expect(out, out).toMatch(/service SIoctl stopped and deleted/);
-        // Wine 8 also completed the direct and neither methods here (toolchains.md expected them to fail); report only
-        console.log(`wine: ioctlapp output:\n${out}`);
-      } finally {
-        await kill();
-      }
-    });
-  },
-);
+describe("Wine: ioctlapp loads the signed driver and gets the METHOD_BUFFERED reply", () => {
+  it("runs the app from a folder with sioctl.sys", { timeout: 300_000 }, async () => {
+    const run = path.join(scratch, "wine-run");
+    fs.mkdirSync(run, { recursive: true });
+    // the signed driver from the signing test when it ran, else the unsigned one
+    const signed = path.join(scratch, "signed", "sioctl.sys");
+    const driver = fs.existsSync(signed) ? signed : built.x64!.outputs.find((o) => o.kind === "driver")!.path;
+    fs.copyFileSync(driver, path.join(run, "sioctl.sys"));
+    fs.copyFileSync(built.x64!.outputs.find((o) => o.kind === "application")!.path, path.join(run, "ioctlapp.exe"));
+    const out = await timed("wine: wineboot + ioctlapp.exe", () =>
+      runIoctlAppUnderWine(run, path.join(scratch, "wineprefix"), RESOURCE),
+    );
+    expect(out, out).toMatch(/ioctlapp: service SIoctl started/);
+    expect(out, out).toContain(
+      'METHOD_BUFFERED: ok: "SIOCTL answers METHOD_BUFFERED: hello from the kernel!" (55 bytes)',
+    );
+    expect(out, out).toMatch(/service SIoctl stopped and deleted/);
+    // Wine 8 also completed the direct and neither methods here (toolchains.md expected them to fail); report only
+    console.log(`wine: ioctlapp output:\n${out}`);
+  });
+});
 
 describe("winpe build (CLI)", () => {
   it("prints each produced file with its sha256; bad usage is exit code 2", async () => {

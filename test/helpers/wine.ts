@@ -1,0 +1,54 @@
+/**
+ * Wine: an x64 Windows user space that loads kernel drivers into its winedevice.exe host. Used by the tests that
+ * run our test app, which installs the driver through the service manager and sends the IOCTLs.
+ *
+ * `wineboot -i` makes a fresh prefix; `wineserver -w` waits until wineboot's services have shut down (a service
+ * manager still busy answered StartService with 1055, database locked). The app starts the service, talks to the
+ * driver and stops it in one process, so no extra wineserver is kept alive (toolchains.md's `wineserver -p` is not
+ * needed, and started through runTool it kept the pipes open). Every step is guarded by `wineserver -k`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { runTool } from "../../resources/runtime/exec";
+
+export const WINE = ["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/wine"].find((p) => fs.existsSync(p));
+export const WINESERVER = ["/usr/lib/wine/wineserver", "/usr/bin/wineserver"].find((p) => fs.existsSync(p));
+
+/** Throw a clear error when Wine is missing (the project's set-up installs the Debian package wine64). */
+export function requireWine(): { wine: string; wineserver: string } {
+  if (!WINE || !WINESERVER) {
+    throw new Error("Wine is not installed (no /usr/lib/wine/wine64): run 'npm run setup' (Debian package wine64)");
+  }
+  return { wine: WINE, wineserver: WINESERVER };
+}
+
+/**
+ * Run `ioctlapp.exe` in `runDir` (which also holds `sioctl.sys`) under Wine with a fresh prefix in `prefixDir`;
+ * returns the app's standard output. The prefix's processes are always killed afterwards.
+ */
+export async function runIoctlAppUnderWine(runDir: string, prefixDir: string, resource = "test/wine"): Promise<string> {
+  const { wine, wineserver } = requireWine();
+  const env = { WINEPREFIX: prefixDir, WINEDEBUG: "-all", WINEDLLOVERRIDES: "mscoree,mshtml=", DISPLAY: undefined };
+  const kill = () =>
+    runTool(wineserver, ["-k"], { env, resource, okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+  // a wine process that hangs keeps runTool's pipes open through its children; `wineserver -k` ends them all
+  const guarded = async <T>(ms: number, p: Promise<T>): Promise<T> => {
+    const timer = setTimeout(() => void kill(), ms);
+    try {
+      return await p;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  try {
+    await guarded(180_000, runTool(wine, ["wineboot", "-i"], { env, resource }));
+    await guarded(120_000, runTool(wineserver, ["-w"], { env, resource }));
+    const r = await guarded(
+      120_000,
+      runTool(wine, ["ioctlapp.exe"], { env, cwd: path.resolve(runDir), resource, okExitCodes: [0, 1, 2] }),
+    );
+    return r.stdout;
+  } finally {
+    await kill();
+  }
+}
