@@ -47,10 +47,11 @@ export interface BadInputCase {
   /** How many lines the message may have. @default 1 */
   maxLines?: number;
   /**
-   * A bug found by this case in code outside test/ (file, line, what happens). The case is run with
-   * `it.fails`: it documents the bug and starts failing (so someone removes this note) once the bug is fixed.
+   * A bug this case found in code outside test/: where it is (file, line, what happens) and the symptom the
+   * checks report. The case passes while the checks fail with exactly that symptom, and fails (asking for the
+   * note to be removed) once the bug is fixed. (The five bugs the corpus found first were fixed in 447f558.)
    */
-  knownBug?: string;
+  knownBug?: { where: string; symptom: RegExp };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -364,6 +365,18 @@ export const CASES: BadInputCase[] = [
     /'winpe-lab:vm\.name' must be 1-64 letters/,
   ),
   config(
+    "injectDir escapes the image",
+    "injectDir ../../Users (outside the image)",
+    { "winpe-lab:injectDir": "../../Users" },
+    /'winpe-lab:injectDir'.*contains '\.\.'/,
+  ),
+  config(
+    "injectDir with a drive letter",
+    "injectDir C:\\Windows\\Ioctl",
+    { "winpe-lab:injectDir": "C:\\Windows\\Ioctl" },
+    /'winpe-lab:injectDir'.*drive letter/,
+  ),
+  config(
     "configuration unknown",
     "configuration Checked",
     { "winpe-lab:configuration": "Checked" },
@@ -390,14 +403,10 @@ export const CASES: BadInputCase[] = [
     /'winpe-lab:iso\.path' must end in \.iso/,
   ),
   engine(
-    "adk workspace relative",
-    "adk toolchain with a relative workspace",
-    {
-      "winpe-lab:toolchain": "adk",
-      "winpe-lab:workspace": "WinPE_amd64",
-      "winpe-lab:iso": { path: "D:\\WinPE_amd64\\winpe.iso" },
-    },
-    /'winpe-lab:workspace' must be an absolute Windows path/,
+    "vm.memoryMb a string",
+    "vm.memoryMb is the string '2GB' (wrong type)",
+    { "winpe-lab:vm": { enabled: false, memoryMb: "2GB" } },
+    /'winpe-lab:vm\.memoryMb' expected number/,
   ),
   engine(
     "injectDir escapes the image",
@@ -406,10 +415,6 @@ export const CASES: BadInputCase[] = [
     /'winpe-lab:injectDir'.*\.\./,
     {
       maxLines: 2,
-      knownBug:
-        "resources/config.ts:80 (StackConfigSchema.injectDir is z.string() with no check): the program fails only in " +
-        "resolveStack -> normalizeImagePath(config.injectDir, 'injectDir') (resources/program.ts:58) with " +
-        "\"stack '<stack>': 'injectDir' (\\\"../../evil\\\") contains '..'\": the message names 'injectDir', not the config key 'winpe-lab:injectDir'",
     },
   ),
   engine(
@@ -419,11 +424,6 @@ export const CASES: BadInputCase[] = [
     /\/nonexistent\/ioctl\.sln: solution file not found/,
     {
       maxLines: 1,
-      knownBug:
-        "resources/program.ts:96-98 (composeStack registers TestCertificate before planBuild checks the project): " +
-        "with winpe-lab:project = /nonexistent/ioctl.sln, `pulumi up` fails with \"stack '<stack>': /nonexistent/ioctl.sln: " +
-        'solution file not found" but the engine has already created the TestCertificate, which writes ' +
-        "<workspace>/.winpe-lab/cert/winpe-lab-test.{crt,cer} (the docstring promises a throw 'before any resource is registered')",
     },
   ),
 
@@ -550,11 +550,6 @@ export const CASES: BadInputCase[] = [
     bad: "object {default} in a store whose {bootmgr} has no default",
     expect: (ws) => new RegExp(`'object' \\{default\\} in ${esc(ws.bcd.nodefault)}`),
     run: async ({ ws }) => rejects(() => bcdP.create(bcdInputs(ws, [ws.bcd.nodefault]))),
-    knownBug:
-      "resources/providers/bcd-settings.ts:141-146 (applyStore writes the pristine backup into stateDir before it resolves " +
-      "the object at :151): BcdSettings create with object {default} on a store without a default fails with " +
-      "\"BcdSettings: 'object' {default} in <store>: ...\" but leaves <stateDir>/pristine-<hash>.bcd behind " +
-      "(in the program stateDir is <workspace>/.winpe-lab/bcd)",
   },
   {
     name: "bcd: unknown object (BcdSettings create)",
@@ -564,9 +559,6 @@ export const CASES: BadInputCase[] = [
     expect: /'object' \{11111111-2222-3333-4444-555555555555\}/,
     run: async ({ ws }) =>
       rejects(() => bcdP.create(bcdInputs(ws, [ws.bcd.multi], { object: "{11111111-2222-3333-4444-555555555555}" }))),
-    knownBug:
-      "resources/providers/bcd-settings.ts:141-146: same as 'no default': the pristine backup is written to stateDir " +
-      "before the object is resolved, so a bad 'object' leaves <stateDir>/pristine-<hash>.bcd behind",
   },
   {
     name: "bcd: second store corrupt (BcdSettings create)",
@@ -576,10 +568,6 @@ export const CASES: BadInputCase[] = [
     expect: (ws) => new RegExp(`'stores' ${esc(ws.at(BAD_STORE))}.*truncated`),
     setup: (ws) => mutated(ws.bcd.multi, ws.at(BAD_STORE), (b) => b.subarray(0, b.length - 100)),
     run: async ({ ws }) => rejects(() => bcdP.create(bcdInputs(ws, [ws.amd64.efiStore, ws.at(BAD_STORE)]))),
-    knownBug:
-      "resources/providers/bcd-settings.ts:204-208 (run() applies and saves the stores one by one; nothing is checked " +
-      "up front and nothing is undone): with stores [<good store>, <truncated store>] create fails naming the truncated " +
-      "store, but the good store has already been rewritten (testsigning on) and its pristine copy sits in stateDir",
   },
   {
     name: "bcd: kdnet port 80 (BcdSettings check)",
