@@ -42,6 +42,8 @@ function epochMs(): number {
 function attachHook(stack: Stack, timing: string): void {
   stack.workspace.envVars.NODE_OPTIONS = `--require ${TIMING_HOOK}`;
   stack.workspace.envVars.WINPE_BENCH_TIMING = timing;
+  const loads = process.env.WINPE_BENCH_TIMING_LOADS;
+  if (loads) stack.workspace.envVars.WINPE_BENCH_TIMING_LOADS = loads;
 }
 
 type Result = { summary?: { resourceChanges?: Record<string, number> }; changeSummary?: Record<string, number> };

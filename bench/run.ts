@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --arch amd64|arm64] [--runs N] [--scales small,big] [--big-mib N] [--no-previews] [--keep]`
+ * `npm run bench [-- --arch amd64|arm64] [--runs N] [--scales small,big] [--big-mib N] [--no-previews] [--keep] | --report-only`
  *
  * Runs each scenario (cold up, no-op up, one driver source edited, testsigning flipped, destroy, and the previews)
  * N times for winpe-lab's demo stack, the engine floor and the reference script, with the synthetic boot.wim and
@@ -183,32 +183,72 @@ async function main(): Promise<void> {
 
   log("diagnostics: program load time in a fresh Node process");
   const diagnostics = await programLoadDiagnostics();
+  const machine = await machineInfo();
+  const totalSeconds = Math.round((nowMs() - started) / 1000);
+  const meta: Meta = {
+    arch: o.arch,
+    runs: o.runs,
+    scales: o.scales,
+    bigMiB: o.bigMiB,
+    load: loads.join("; "),
+    machine,
+    totalSeconds,
+    date: new Date().toISOString(),
+  };
+  await writeResults(meta, samples, diagnostics);
+  log(`wrote bench/results.json, bench/results.md, bench/results.png in ${totalSeconds} s`);
+}
+
+interface Meta {
+  arch: Arch;
+  runs: number;
+  scales: Scale[];
+  bigMiB: number;
+  load: string;
+  machine: string[];
+  totalSeconds: number;
+  date: string;
+}
+
+/** results.json, results.md (printed too) and results.png from the samples. */
+async function writeResults(meta: Meta, samples: Samples, diagnostics: Record<string, number>): Promise<void> {
   const stats = statsOf(samples);
   const targets = evaluateTargets(samples, stats);
-  const machine = await machineInfo();
-  const load = loads.join("; ");
-  const meta = { arch: o.arch, runs: o.runs, scales: o.scales, bigMiB: o.bigMiB, load, machine };
-  const totalS = Math.round((nowMs() - started) / 1000);
   fs.writeFileSync(
     path.join(BENCH_DIR, "results.json"),
-    `${JSON.stringify({ meta: { ...meta, totalSeconds: totalS, date: new Date().toISOString() }, stats, targets, diagnostics, samples }, null, 1)}\n`,
+    `${JSON.stringify({ meta, stats, targets, diagnostics, samples }, null, 1)}\n`,
   );
   let md = markdown(stats, samples, targets, meta);
   md += `Program load in a fresh Node process (median of 3, ms): ${Object.entries(diagnostics)
     .map(([k, v]) => `${k} ${v}`)
-    .join(", ")}.\n\nTotal bench time: ${totalS} s.\n`;
+    .join(", ")}.\n\nTotal bench time: ${meta.totalSeconds} s (${meta.date}).\n`;
   fs.writeFileSync(path.join(BENCH_DIR, "results.md"), md);
-  const svg = chartSvg(stats, o.scales, `winpe-lab iteration loop, ${o.arch} (median of ${o.runs})`, o.bigMiB);
+  const svg = chartSvg(
+    stats,
+    meta.scales,
+    `winpe-lab iteration loop, ${meta.arch} (median of ${meta.runs})`,
+    meta.bigMiB,
+  );
   const svgFile = path.join(OUT_DIR, "results.svg");
+  fs.mkdirSync(OUT_DIR, { recursive: true });
   fs.writeFileSync(svgFile, svg);
   await runTool("rsvg-convert", ["--format", "png", "--output", path.join(BENCH_DIR, "results.png"), svgFile], {
     resource: "bench(chart)",
   });
   console.log(md);
-  log(`wrote bench/results.json, bench/results.md, bench/results.png in ${totalS} s`);
 }
 
-main().catch((e) => {
+/** `--report-only`: rewrite results.md and results.png from bench/results.json (after a change to the report). */
+async function reportOnly(): Promise<void> {
+  const data = JSON.parse(fs.readFileSync(path.join(BENCH_DIR, "results.json"), "utf8")) as {
+    meta: Meta;
+    samples: Samples;
+    diagnostics: Record<string, number>;
+  };
+  await writeResults(data.meta, data.samples, data.diagnostics);
+}
+
+(process.argv.includes("--report-only") ? reportOnly() : main()).catch((e) => {
   console.error(`[bench] failed: ${(e as Error).stack ?? e}`);
   process.exit(1);
 });

@@ -27,8 +27,22 @@ if (file) {
   const PROVIDER_RE = /dist[\\/]resources[\\/]providers[\\/]([\w-]+)\.js$/;
   const wrapped = new Map();
   const origLoad = Module._load;
+  // WINPE_BENCH_TIMING_LOADS=<ms>: also record every module load in the program process slower than <ms>
+  const slowLoad = role === "program" ? Number(process.env.WINPE_BENCH_TIMING_LOADS ?? 0) : 0;
+  let depth = 0;
   Module._load = function load(request, ...rest) {
     const m = typeof request === "string" ? PROVIDER_RE.exec(request) : null;
+    if (!m && slowLoad > 0) {
+      const t0 = now();
+      depth++;
+      try {
+        return origLoad.call(this, request, ...rest);
+      } finally {
+        depth--;
+        const ms = now() - t0;
+        if (ms >= slowLoad) write({ module: String(request), method: "require", depth, startMs: t0, ms });
+      }
+    }
     if (!m) return origLoad.call(this, request, ...rest);
     const hit = wrapped.get(request);
     if (hit) return hit;
