@@ -231,18 +231,16 @@ function makeBareBin(dir: string): string {
 
 /** The scratch area of the suite: a template workspace and a factory of per-case copies. */
 export class Scratch {
-  readonly dir: string;
+  /** Made by {@link init} (not at construction: a run that filters out every case must leave nothing behind). */
+  dir = "";
   private template?: Workspace;
   private count = 0;
-  private readonly bareBin: string;
+  private bareBin = "";
 
-  constructor() {
+  /** Make the scratch folder and the template once: ~0.5 s (two synthetic copypes, one small ARM64 build). */
+  async init(): Promise<void> {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "winpe-bad-inputs-"));
     this.bareBin = makeBareBin(path.join(this.dir, "bare-bin"));
-  }
-
-  /** Make the template once: ~0.5 s (two synthetic copypes, one small ARM64 build). */
-  async init(): Promise<void> {
     const t = layout(path.join(this.dir, "template"), this.bareBin);
     fs.mkdirSync(t.root, { recursive: true });
     await copype("amd64", t.amd64.dir);
@@ -274,6 +272,6 @@ export class Scratch {
   }
 
   dispose(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
