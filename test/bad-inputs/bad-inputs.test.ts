@@ -15,7 +15,6 @@ const STACK_TRACE = /^\s+at .+(\(.*:\d+:\d+\)|:\d+:\d+)$/m;
 describe("bad-input corpus", () => {
   const scratch = new Scratch();
   const engine = new EngineProgram();
-  const engineReady = EngineProgram.available();
   const table: Array<{ c: BadInputCase; outcome: string; verdict: string }> = [];
   const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
   const progress: string[] = [];
@@ -56,8 +55,7 @@ describe("bad-input corpus", () => {
 
   for (const c of CASES) {
     const title = c.knownBug ? `[KNOWN BUG] ${c.name}` : c.name;
-    const skip = c.area === "engine" && !engineReady;
-    (skip ? it.skip : it)(title, async () => {
+    it(title, async () => {
       const ws = scratch.workspace();
       process.env.WINPE_LAB_LOCK_DIR = ws.locks;
       await c.setup?.(ws);
