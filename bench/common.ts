@@ -17,6 +17,7 @@ export const SCENARIOS = [
   "preview-noop",
   "preview-edit",
   "preview-flip",
+  "noop-dist",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /** lab: winpe-lab (`pulumi up` of a demo stack); floor: the short-circuited program; ref*: the reference script. */

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { projectRevisions } from "../resources/driver-build";
 import { mediaFingerprint } from "../resources/formats/media-tree";
 import { PersistentDigestCache } from "../resources/runtime/digest";
@@ -46,7 +46,49 @@ function attachHook(stack: Stack, timing: string): void {
   if (loads) stack.workspace.envVars.WINPE_BENCH_TIMING_LOADS = loads;
 }
 
-type Result = { summary?: { resourceChanges?: Record<string, number> }; changeSummary?: Record<string, number> };
+type Result = { changes: Record<string, number> };
+
+const WORDS: Record<string, string> = {
+  created: "create",
+  create: "create",
+  updated: "update",
+  update: "update",
+  deleted: "delete",
+  delete: "delete",
+  replaced: "replace",
+  replace: "replace",
+  unchanged: "same",
+};
+
+/** The change summary of `pulumi up/preview/destroy` text output ("~ 5 updated", "4 unchanged", "~ 5 to update"). */
+export function parseChanges(stdout: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const block = stdout.split(/^Resources:\s*$/m)[1] ?? "";
+  for (const m of block.matchAll(
+    /^\s*[-+~]?\s*(\d+) (?:to )?(created|updated|deleted|replaced|unchanged|create|update|delete|replace)\b/gm,
+  )) {
+    out[WORDS[m[2]]] = Number(m[1]);
+  }
+  return out;
+}
+
+/**
+ * Run the project's `pulumi` CLI on a stack exactly as a user's `pulumi up --yes --skip-preview` (or preview, or
+ * destroy) would, with the workspace's environment. Not the Automation API's `up()`, which adds two more CLI runs
+ * (`stack output`, `stack history`) after the update.
+ */
+async function cli(stack: Stack, args: string[]): Promise<Result> {
+  const ws = stack.workspace as LocalWorkspace;
+  const r = await runTool(ws.pulumiCommand.command, [...args, "--non-interactive", "--stack", stack.name], {
+    cwd: ws.workDir,
+    env: { ...ws.envVars },
+    resource: "bench(pulumi)",
+  });
+  return { changes: parseChanges(r.stdout) };
+}
+const up = (s: Stack) => cli(s, ["up", "--yes", "--skip-preview"]);
+const preview = (s: Stack) => cli(s, ["preview"]);
+const destroy = (s: Stack) => cli(s, ["destroy", "--yes", "--skip-preview"]);
 
 /** Time one engine operation; tool runs and provider times are those written while it ran. */
 async function timed(t: Target, what: string, op: () => Promise<Result>): Promise<Sample> {
@@ -61,7 +103,7 @@ async function timed(t: Target, what: string, op: () => Promise<Result>): Promis
   mark("end");
   const tools = summarizeTools(readJsonLines(t.toolLog, toolMark));
   const steps = summarizeTiming(readJsonLines(t.timing, timingMark));
-  const changes = (r.summary?.resourceChanges ?? r.changeSummary ?? {}) as Record<string, number>;
+  const changes = r.changes;
   log(
     `  ${t.label} ${what}: ${(ms / 1000).toFixed(2)} s, ${tools.tools} tool run(s), changes ${JSON.stringify(changes)}`,
   );
@@ -93,29 +135,46 @@ export async function runLab(opts: {
   const samples: Partial<Record<Scenario, Sample>> = {};
   try {
     if (opts.bigWim) fs.copyFileSync(opts.bigWim, d.wim);
-    samples.cold = await timed(t, "cold up", () => d.stack.up());
+    samples.cold = await timed(t, "cold up", () => up(d.stack));
     if (opts.shapesFile) await captureShapes(d.stack, opts.shapesFile);
-    if (opts.previews) samples["preview-noop"] = await timed(t, "preview (no change)", () => d.stack.preview());
-    samples.noop = await timed(t, "no-op up", () => d.stack.up());
+    if (opts.previews) samples["preview-noop"] = await timed(t, "preview (no change)", () => preview(d.stack));
+    samples.noop = await timed(t, "no-op up", () => up(d.stack));
     samples.noop.extra = programWork(d);
 
     const file = path.join(d.src, "sys", "sioctl.c");
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace('"Debug build"', '"Debug build (bench edit)"'));
-    if (opts.previews) samples["preview-edit"] = await timed(t, "preview (one source edited)", () => d.stack.preview());
-    samples.edit = await timed(t, "up (one source edited)", () => d.stack.up());
+    if (opts.previews) samples["preview-edit"] = await timed(t, "preview (one source edited)", () => preview(d.stack));
+    samples.edit = await timed(t, "up (one source edited)", () => up(d.stack));
     samples.edit.extra = await isoThroughput(d, samples.edit);
 
     await d.stack.setConfig("winpe-lab:bcd", {
       value: JSON.stringify({ stores: opts.arch === "amd64" ? "both" : "efi", testsigning: false, debug: true }),
     });
-    if (opts.previews) samples["preview-flip"] = await timed(t, "preview (testsigning off)", () => d.stack.preview());
-    samples.flip = await timed(t, "up (testsigning off)", () => d.stack.up());
-    samples.destroy = await timed(t, "destroy", () => d.stack.destroy());
+    if (opts.previews) samples["preview-flip"] = await timed(t, "preview (testsigning off)", () => preview(d.stack));
+    samples.flip = await timed(t, "up (testsigning off)", () => up(d.stack));
+    samples["noop-dist"] = await noopFromDist(d, t);
+    samples.destroy = await timed(t, "destroy", () => destroy(d.stack));
   } finally {
     if (opts.keep) log(`  kept ${d.dir}`);
     else await d.cleanup();
   }
   return { samples };
+}
+
+/**
+ * A probe of a proposed fix: the same no-op `up` with the program's modules loaded from the compiled dist/ (what
+ * `npm run setup` builds for the providers anyway) instead of being transpiled from resources/*.ts by ts-node at
+ * every run. Same resources, same inputs: the engine sees no change.
+ */
+async function noopFromDist(d: DemoStack, t: Target): Promise<Sample> {
+  const index = path.join(d.dir, "program", "index.ts");
+  const original = fs.readFileSync(index, "utf8");
+  fs.writeFileSync(index, original.replace(/(["'])((?:\.\.\/)+)resources\//g, "$1$2dist/resources/"));
+  try {
+    return await timed(t, "no-op up, program from dist/ (probe)", () => up(d.stack));
+  } finally {
+    fs.writeFileSync(index, original);
+  }
 }
 
 /** The program's own work before it registers anything (in this process, for the record): parse + hash. */
@@ -166,16 +225,16 @@ export async function runFloor(opts: { shapesFile: string; previews: boolean; ke
   const samples: Partial<Record<Scenario, Sample>> = {};
   try {
     await f.stack.setAllConfig({ "floor:rev": { value: "0" }, "floor:testsigning": { value: "on" } });
-    samples.cold = await timed(t, "cold up", () => f.stack.up());
-    if (opts.previews) samples["preview-noop"] = await timed(t, "preview (no change)", () => f.stack.preview());
-    samples.noop = await timed(t, "no-op up", () => f.stack.up());
+    samples.cold = await timed(t, "cold up", () => up(f.stack));
+    if (opts.previews) samples["preview-noop"] = await timed(t, "preview (no change)", () => preview(f.stack));
+    samples.noop = await timed(t, "no-op up", () => up(f.stack));
     await f.stack.setConfig("floor:rev", { value: "1" });
-    if (opts.previews) samples["preview-edit"] = await timed(t, "preview (edit)", () => f.stack.preview());
-    samples.edit = await timed(t, "up (edit)", () => f.stack.up());
+    if (opts.previews) samples["preview-edit"] = await timed(t, "preview (edit)", () => preview(f.stack));
+    samples.edit = await timed(t, "up (edit)", () => up(f.stack));
     await f.stack.setConfig("floor:testsigning", { value: "off" });
-    if (opts.previews) samples["preview-flip"] = await timed(t, "preview (flip)", () => f.stack.preview());
-    samples.flip = await timed(t, "up (flip)", () => f.stack.up());
-    samples.destroy = await timed(t, "destroy", () => f.stack.destroy());
+    if (opts.previews) samples["preview-flip"] = await timed(t, "preview (flip)", () => preview(f.stack));
+    samples.flip = await timed(t, "up (flip)", () => up(f.stack));
+    samples.destroy = await timed(t, "destroy", () => destroy(f.stack));
   } finally {
     if (opts.keep) log(`  kept ${f.dir}`);
     else await f.cleanup();

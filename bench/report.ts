@@ -108,7 +108,8 @@ export function evaluateTargets(samples: Samples, stats: Stats): Target[] {
     met: noopRatio <= 1.25,
     detail:
       `gap ${sec(m("small", "noop", "lab") - m("small", "noop", "floor"))} s; program process lifetime ${sec(progLab)} s vs floor ${sec(progFloor)} s; ` +
-      `provider calls ${sec(provNoop)} s in total`,
+      `provider calls ${sec(provNoop)} s in total; probe with the program loaded from dist/: ` +
+      `${sec(m("small", "noop-dist", "lab"))} s = ${r2(m("small", "noop-dist", "lab") / m("small", "noop", "floor"))}x the floor`,
   });
   if (hasBig) {
     const r = m("big", "noop", "lab") / m("small", "noop", "lab");
@@ -221,8 +222,19 @@ const LABELS: Record<Scenario, string> = {
   "preview-noop": "`preview`, no change",
   "preview-edit": "`preview`, source edited",
   "preview-flip": "`preview`, testsigning flipped",
+  "noop-dist": "no-op `up`, program from dist/ (fix probe)",
 };
-const ORDER: Scenario[] = ["cold", "noop", "edit", "flip", "destroy", "preview-noop", "preview-edit", "preview-flip"];
+const ORDER: Scenario[] = [
+  "cold",
+  "noop",
+  "edit",
+  "flip",
+  "destroy",
+  "preview-noop",
+  "preview-edit",
+  "preview-flip",
+  "noop-dist",
+];
 
 function cell(s: Stat | undefined): string {
   if (!s) return "—";
