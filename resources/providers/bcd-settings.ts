@@ -329,11 +329,17 @@ function effectiveOf(file: string, applied: AppliedStore): Record<string, string
 /** Open every store and resolve and encode every wanted element, writing nothing: bad input fails here. */
 function validateStores(a: Args): void {
   for (const file of a.stores) {
+    if (!fs.existsSync(file)) {
+      throw new InputError(`${TYPE}: 'stores' ${file} does not exist: make the WinPE working folder first (winpe copype)`);
+    }
+    if (!fs.statSync(file).isFile()) throw new InputError(`${TYPE}: 'stores' ${file} is not a file`);
     let store: BcdStore;
     try {
       store = openStore(file);
     } catch (e) {
-      throw new InputError(`${TYPE}: 'stores' ${file}: ${(e as Error).message}`);
+      // the format errors start with the file name already
+      const msg = (e as Error).message.replace(`${file}: `, "");
+      throw new InputError(`${TYPE}: 'stores' ${file}: ${msg}`);
     }
     for (const want of desiredSettings(a)) {
       try {
