@@ -396,11 +396,11 @@ export function chartSvg(stats: Stats, scales: Scale[], title: string, bigMiB: n
   const groupGap = 14;
   const panelW = 520;
   const labelW = 150;
-  const top = 64;
+  const top = 92;
   const panels = scales.filter((s) => stats[s]);
   const groupH = variants.length * barH + groupGap;
   const height = top + scenarios.length * groupH + 60;
-  const width = labelW + panels.length * (panelW + 40) + 20;
+  const width = Math.max(760, labelW + panels.length * (panelW + 40) + 20);
   let maxMs = 0;
   for (const s of panels)
     for (const sc of scenarios) for (const v of variants) maxMs = Math.max(maxMs, stats[s]?.[sc]?.[v]?.max ?? 0);
@@ -411,14 +411,17 @@ export function chartSvg(stats: Stats, scales: Scale[], title: string, bigMiB: n
   );
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   out.push(`<text x="12" y="24" font-size="17" font-weight="bold">${esc(title)}</text>`);
-  // legend
+  // legend: one row of swatches, the reading hint below
   let lx = 12;
   for (const v of variants) {
     out.push(`<rect x="${lx}" y="36" width="12" height="12" fill="${COLORS[v]}"/>`);
     out.push(`<text x="${lx + 16}" y="46" font-size="12">${esc(VARIANT_LABEL[v])}</text>`);
-    lx += 30 + VARIANT_LABEL[v].length * 7;
+    lx += 28 + Math.round(VARIANT_LABEL[v].length * 6.6);
   }
-  out.push(`<text x="${lx}" y="46" font-size="12" fill="#444">bar: median, line: min–max (seconds)</text>`);
+  out.push(
+    `<text x="12" y="66" font-size="11" fill="#444">bar: median; black line: min–max over the runs; seconds. ` +
+      `Script "necessary" of a no-op is nothing to do.</text>`,
+  );
   panels.forEach((scale, pi) => {
     const x0 = labelW + pi * (panelW + 40);
     const px = (ms: number) => x0 + (ms / 1000 / maxS) * panelW;

@@ -232,9 +232,13 @@ async function writeResults(meta: Meta, samples: Samples, diagnostics: Record<st
   const svgFile = path.join(OUT_DIR, "results.svg");
   fs.mkdirSync(OUT_DIR, { recursive: true });
   fs.writeFileSync(svgFile, svg);
-  await runTool("rsvg-convert", ["--format", "png", "--output", path.join(BENCH_DIR, "results.png"), svgFile], {
-    resource: "bench(chart)",
-  });
+  await runTool(
+    "rsvg-convert",
+    ["--format", "png", "--zoom", "1.4", "--output", path.join(BENCH_DIR, "results.png"), svgFile],
+    {
+      resource: "bench(chart)",
+    },
+  );
   console.log(md);
 }
 
