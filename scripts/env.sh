@@ -15,3 +15,4 @@ export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
 export PULUMI_SKIP_CONFIRMATIONS=true
 mkdir -p "$WINPE_ROOT/.pulumi-state" "$PULUMI_HOME"
 export PULUMI_NODEJS_TRANSPILE_ONLY=true   # the type check runs in npm test; the engine runs the program transpile-only
+export GIT_OPTIONAL_LOCKS=0                 # the CLI runs `git status` for update metadata: never let it write .git/index

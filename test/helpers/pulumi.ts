@@ -29,6 +29,8 @@ export function engineEnv(stateDir: string, extra: Record<string, string> = {}):
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+    // the CLI runs `git status` for update metadata; without this it may write .git/index.lock in the checkout
+    GIT_OPTIONAL_LOCKS: "0",
     WINPE_LAB_ROOT: REPO_ROOT,
     ...extra,
   };
