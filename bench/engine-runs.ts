@@ -16,6 +16,7 @@ import {
   type Arch,
   lineCount,
   log,
+  median,
   nowMs,
   readJsonLines,
   type Sample,
@@ -193,25 +194,32 @@ function programWork(d: DemoStack): Record<string, number> {
   return { programRevisionsMs: Math.round((t1 - t0) * 10) / 10, programMediaMs: Math.round((t2 - t1) * 10) / 10 };
 }
 
-/** ISO size, xorriso's time, the WinPeIso step, and `cp` (and `cp` + fsync) of the same bytes on the same disk. */
+/**
+ * ISO size, xorriso's time, the WinPeIso step, and `cp` (and `cp` + `sync` of the copy) of the same bytes to the
+ * same folder, each the median of three.
+ */
 async function isoThroughput(d: DemoStack, s: Sample): Promise<Record<string, number>> {
   const isoBytes = fs.statSync(d.isoPath).size;
   const copy = path.join(path.dirname(d.isoPath), "cp-copy.iso");
-  const t0 = nowMs();
-  await runTool("cp", [d.isoPath, copy]);
-  const cpMs = nowMs() - t0;
-  fs.rmSync(copy, { force: true });
-  const t1 = nowMs();
-  await runTool("cp", [d.isoPath, copy]);
-  await runTool("sync", [copy]);
-  const cpSyncMs = nowMs() - t1;
-  fs.rmSync(copy, { force: true });
+  const cp: number[] = [];
+  const cpSync: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = nowMs();
+    await runTool("cp", [d.isoPath, copy]);
+    cp.push(nowMs() - t0);
+    fs.rmSync(copy, { force: true });
+    const t1 = nowMs();
+    await runTool("cp", [d.isoPath, copy]);
+    await runTool("sync", [copy]);
+    cpSync.push(nowMs() - t1);
+    fs.rmSync(copy, { force: true });
+  }
   return {
     isoBytes,
     xorrisoMs: s.toolMs?.xorriso ?? 0,
     isoStepMs: s.steps?.["WinPeIso.update"] ?? 0,
-    cpMs: Math.round(cpMs),
-    cpSyncMs: Math.round(cpSyncMs),
+    cpMs: Math.round(median(cp)),
+    cpSyncMs: Math.round(median(cpSync)),
   };
 }
 
