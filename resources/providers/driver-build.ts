@@ -4,6 +4,7 @@ import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { DriverBuildArgsSchema, type DriverBuildOutput } from "../driver-build";
 import { readPeHeaders } from "../formats/pe";
+import { removeStaleTemps } from "../runtime/atomic";
 import { fileDigests, stableStringify } from "../runtime/digest";
 import { progressReporter, report } from "../runtime/progress";
 import { planDriverBuild, readAdkProjectFacts } from "../toolchains/adk/plan";
@@ -44,6 +45,8 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
   const resource = `${TYPE}(${path.basename(a.project)})`;
   const onProgress = progressReporter(who, 1000);
   if (a.toolchain === "adk") return buildWithAdk(a, resource, onProgress);
+  // outputs are copied/signed in through temporary files: a killed build leaves them in the output folder
+  for (const t of removeStaleTemps(a.outDir)) void report(who, `removed ${t}, left by an interrupted build`, "warning");
   const r = await buildProject({
     project: a.project,
     configuration: a.configuration,
@@ -150,6 +153,7 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
   const files = (props.files ?? {}) as Record<string, DriverBuildOutput>;
   for (const f of Object.values(files)) fs.rmSync(f.path, { force: true });
   const outDir = String(props.outDir ?? "");
+  if (outDir && props.toolchain === "open") removeStaleTemps(outDir);
   try {
     if (outDir && fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);
   } catch {

@@ -1,7 +1,9 @@
 /** Provider logic of {@link WinPeIso} (loaded at call time by the shell in resources/winpe-iso.ts). */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { removeStaleTemps } from "../runtime/atomic";
 import { fileDigests, stableStringify } from "../runtime/digest";
 import { withLock } from "../runtime/locks";
 import { progressReporter, report } from "../runtime/progress";
@@ -28,6 +30,9 @@ async function write(inputs: Record<string, unknown>) {
   }
   await withLock("iso", a.isoPath, who, async () => {
     if (a.toolchain === "open") {
+      // an ISO write killed before its rename left its temporary files beside the ISO
+      for (const t of removeStaleTemps(path.dirname(a.isoPath), path.basename(a.isoPath)))
+        void report(who, `removed ${t}, left by an interrupted ISO write`, "warning");
       const { makeMedia } = await import("../toolchains/open/makemedia");
       await makeMedia(a.workspace, a.isoPath, {
         force: true,
@@ -108,6 +113,7 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
   const iso = String(props.isoPath);
   await withLock("iso", iso, TYPE, async () => {
+    if (props.toolchain === "open") removeStaleTemps(path.dirname(iso), path.basename(iso));
     fs.rmSync(iso, { force: true });
   });
 }

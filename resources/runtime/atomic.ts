@@ -5,6 +5,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { pidAlive } from "./locks";
 
 /** Prefix of every temporary file this project writes; leftovers from a crash are found by it. */
 export const TEMP_PREFIX = ".winpe-tmp-";
@@ -107,4 +108,34 @@ export function findLeftoverTemps(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Remove the temporary files a crashed writer left in `dir` (a process killed between writing the temporary file
+ * and renaming it): ours, for `name` when given (`.winpe-tmp-<name>.<pid>.<rand>`), whose writer process (the pid
+ * in the name) is no longer running. Temporary files of a live process are left alone. Returns what was removed.
+ */
+export function removeStaleTemps(dir: string, name?: string): string[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of entries) {
+    if (!n.startsWith(TEMP_PREFIX)) continue;
+    // a temp of a temp (writeFileAtomic onto a temp path) starts with the prefix twice
+    const base = n.startsWith(TEMP_PREFIX + TEMP_PREFIX)
+      ? n.slice(TEMP_PREFIX.length * 2)
+      : n.slice(TEMP_PREFIX.length);
+    if (name !== undefined && !base.startsWith(`${name}.`)) continue;
+    const parts = n.split(".");
+    const pid = Number(parts[parts.length - 2]);
+    if (!Number.isInteger(pid) || pid <= 0 || pidAlive(pid)) continue; // not our naming, or its writer is alive
+    const p = path.join(dir, n);
+    fs.rmSync(p, { recursive: true, force: true });
+    removed.push(p);
+  }
+  return removed;
 }
