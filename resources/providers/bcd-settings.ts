@@ -4,7 +4,7 @@ import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { BcdSettingsArgsSchema } from "../bcd-settings";
 import { type BcdStore, decodeIpv4, openStore } from "../formats/bcd";
-import { copyFileAtomic } from "../runtime/atomic";
+import { copyFileAtomic, removeStaleTemps } from "../runtime/atomic";
 import { fileDigests, sha256, stableStringify } from "../runtime/digest";
 import { withLock } from "../runtime/locks";
 import { report } from "../runtime/progress";
@@ -100,6 +100,13 @@ function backupPathFor(stateDir: string, storeFile: string): string {
   return path.join(stateDir, `pristine-${sha256(path.resolve(storeFile)).slice(0, 16)}.bcd`);
 }
 
+/** Temporary files of a store write (and of its pristine copy) that a killed run left: never part of the media. */
+function removeInterruptedWrites(file: string, stateDir: string): void {
+  const left = [...removeStaleTemps(path.dirname(file), path.basename(file))];
+  if (stateDir) left.push(...removeStaleTemps(stateDir));
+  for (const t of left) void report(TYPE, `removed ${t}, left by an interrupted write`, "warning");
+}
+
 /** Put the store back: the pristine copy when the store is exactly as we left it, else element by element. */
 function restoreStore(file: string, applied: AppliedStore, who: string): void {
   let cur: string | undefined;
@@ -129,6 +136,43 @@ function restoreStore(file: string, applied: AppliedStore, who: string): void {
   void report(who, `restored the elements we changed in ${file}`, "info", true);
 }
 
+/**
+ * The pristine copy a create left when it was killed after keeping the copy (and maybe after writing the store)
+ * but before Pulumi recorded the resource: a readable store from which `store` differs only in the elements
+ * (`managed`, `{guid}/{id}`) and created objects (`objects`) this resource manages. That copy, not the store as the
+ * interrupted run left it, is what destroy must put back. Anything else (unreadable, other differences) is not
+ * adopted: the store as it is now becomes the pristine copy, as for a first create.
+ */
+function leftoverPristine(
+  backup: string,
+  store: BcdStore,
+  managed: ReadonlySet<string>,
+  objects: ReadonlySet<string>,
+): BcdStore | undefined {
+  if (!fs.existsSync(backup)) return undefined;
+  let old: BcdStore;
+  try {
+    old = openStore(backup);
+  } catch {
+    return undefined;
+  }
+  const inOld = new Set(old.listObjects().map((o) => o.id));
+  const inNow = new Set(store.listObjects().map((o) => o.id));
+  for (const o of new Set([...inOld, ...inNow])) {
+    if (!inOld.has(o) && objects.has(o)) continue; // created by the interrupted run
+    if (!inOld.has(o) || !inNow.has(o)) return undefined;
+    const was = new Map(old.listElements(o).map((e) => [e.idHex, e]));
+    const now = new Map(store.listElements(o).map((e) => [e.idHex, e]));
+    for (const id of new Set([...was.keys(), ...now.keys()])) {
+      if (managed.has(`${o}/${id}`)) continue;
+      const x = was.get(id);
+      const y = now.get(id);
+      if (!x || !y || x.regType !== y.regType || x.hex !== y.hex) return undefined;
+    }
+  }
+  return old;
+}
+
 /** Apply the desired elements to one store, starting from what we applied before (or nothing). */
 function applyStore(a: Args, file: string, prev: AppliedStore | undefined): AppliedStore {
   let store: BcdStore;
@@ -138,6 +182,24 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
     throw new InputError(`${TYPE}: 'stores' ${file}: ${(e as Error).message}`);
   }
   const before = fileDigests(file).sha256;
+  // first create, but a pristine copy is there: an interrupted create's; its values are the previous ones
+  let adopted: BcdStore | undefined;
+  if (!prev) {
+    const managed = new Set<string>();
+    const objects = new Set<string>();
+    for (const want of desiredSettings(a)) {
+      try {
+        const guid = store.resolve(want.object, { mustExist: false });
+        objects.add(guid);
+        managed.add(`${guid}/${store.elementId(guid, want.name).toString(16).padStart(8, "0")}`);
+      } catch {
+        // reported by the loop below
+      }
+    }
+    adopted = leftoverPristine(backupPathFor(a.stateDir, file), store, managed, objects);
+    if (adopted) void report(TYPE, `${file}: keeping the pristine copy an interrupted run left`, "warning");
+  }
+  const base = adopted ?? store;
   const elements: Record<string, AppliedElement> = {};
   const createdObjects = [...(prev?.createdObjects ?? [])];
   for (const want of desiredSettings(a)) {
@@ -147,10 +209,9 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
     } catch (e) {
       throw new InputError(`${TYPE}: 'object' ${want.object} in ${file}: ${(e as Error).message}`);
     }
-    if (!store.hasObject(guid)) {
-      store.createObject(want.object, 0x20100000);
-      createdObjects.push(guid);
-    }
+    const existed = base.hasObject(guid);
+    if (!store.hasObject(guid)) store.createObject(want.object, 0x20100000);
+    if (!existed && !createdObjects.includes(guid)) createdObjects.push(guid);
     const id = store.elementId(guid, want.name);
     const enc = store.encodeText(guid, id, want.text);
     const idHex = id.toString(16).padStart(8, "0");
@@ -161,7 +222,7 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
       id: idHex,
       name: want.name,
       desired: { regType: enc.regType, hex: enc.data.toString("hex") },
-      previous: old ? old.previous : currentOf(store, { object: guid, id: idHex } as AppliedElement),
+      previous: old ? old.previous : currentOf(base, { object: guid, id: idHex } as AppliedElement),
       secret: want.secret,
     };
     elements[key] = e;
@@ -181,8 +242,11 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
   if (!prev) {
     fs.mkdirSync(a.stateDir, { recursive: true });
     const backup = backupPathFor(a.stateDir, file);
-    copyFileAtomic(file, backup);
-    pristine = { backup, sha256: before };
+    if (adopted) pristine = { backup, sha256: fileDigests(backup).sha256 };
+    else {
+      copyFileAtomic(file, backup);
+      pristine = { backup, sha256: before };
+    }
   }
   store.save();
   return { elements, createdObjects, pristine, writtenSha256: fileDigests(file).sha256 };
@@ -330,7 +394,9 @@ function effectiveOf(file: string, applied: AppliedStore): Record<string, string
 function validateStores(a: Args): void {
   for (const file of a.stores) {
     if (!fs.existsSync(file)) {
-      throw new InputError(`${TYPE}: 'stores' ${file} does not exist: make the WinPE working folder first (winpe copype)`);
+      throw new InputError(
+        `${TYPE}: 'stores' ${file} does not exist: make the WinPE working folder first (winpe copype)`,
+      );
     }
     if (!fs.statSync(file).isFile()) throw new InputError(`${TYPE}: 'stores' ${file} is not a file`);
     let store: BcdStore;
@@ -361,6 +427,7 @@ async function run(olds: Record<string, unknown> | undefined, news: Record<strin
   const applied: Record<string, AppliedStore> = {};
   for (const file of a.stores) {
     await withLock("bcd", file, "BcdSettings", async () => {
+      removeInterruptedWrites(file, a.stateDir);
       applied[file] =
         a.writer === "bcdedit"
           ? await applyStoreWithBcdedit(a, file, oldApplied[file], `${TYPE}(${file})`)
@@ -442,9 +509,10 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
   const applied = (props.applied ?? {}) as Record<string, AppliedStore>;
   for (const [file, ap] of Object.entries(applied)) {
     if (!fs.existsSync(file)) continue;
-    await withLock("bcd", file, "BcdSettings", async () =>
-      restoreAny(file, ap, String(props.object ?? "{default}"), TYPE),
-    );
+    await withLock("bcd", file, "BcdSettings", async () => {
+      removeInterruptedWrites(file, String(props.stateDir ?? ""));
+      await restoreAny(file, ap, String(props.object ?? "{default}"), TYPE);
+    });
   }
 }
 export { del as delete };
