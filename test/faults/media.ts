@@ -1,0 +1,129 @@
+/**
+ * What "the same media" means in the fault suite, read with independent tools:
+ *
+ * - every file of the ISO (extracted with `xorriso -osirrox on ... -extract / <dir>`) other than
+ *   `sources/boot.wim` has the same sha256 as in a clean run: the BCD stores, the boot manager, the stand-in
+ *   EFI application, fonts... byte for byte;
+ * - `sources/boot.wim` is compared by content, not bytes (a WIM carries GUIDs and timestamps, and an
+ *   interrupted `wimlib-imagex update` may leave appended but unreferenced data): same image count, boot index,
+ *   compression and image name (`wimlib-imagex info`), and the same set of files (`wimlib-imagex extract`) with
+ *   the same sha256, except
+ * - signed PE files (the driver): each stack signs with a test certificate of its own, made fresh by its
+ *   TestCertificate (new key), so the signature differs by design. They are compared with the signature removed
+ *   (`osslsigncode remove-signature`), and the signature must verify against the stack's own certificate.
+ *
+ * The ISO's own bytes are not compared (they embed boot.wim's bytes); the workspace's BCD stores must equal the
+ * ISO's (the ISO is made from them).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { sha256 } from "../../resources/runtime/digest";
+import { runTool } from "../../resources/runtime/exec";
+
+export interface MediaSnapshot {
+  /** ISO file (media-relative, `/` separators) -> sha256, boot.wim excluded. */
+  isoFiles: Record<string, string>;
+  wimInfo: { imageCount: string; bootIndex: string; compression: string; name: string };
+  /** boot.wim image 1 file -> sha256 (signed PE files: sha256 with the signature removed, prefixed `unsigned:`). */
+  wimFiles: Record<string, string>;
+  /** Signed files whose signature did not verify against the stack's certificate (must be empty). */
+  badSignatures: string[];
+}
+
+function walkFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else out.push(r);
+    }
+  };
+  walk(dir, "");
+  return out.sort();
+}
+
+function makeWritable(dir: string): void {
+  const walk = (d: string) => {
+    fs.chmodSync(d, 0o755);
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else fs.chmodSync(p, 0o644);
+    }
+  };
+  walk(dir);
+}
+
+function isSignedPe(file: string): boolean {
+  const b = fs.readFileSync(file);
+  if (b.length < 0x40 || b.readUInt16LE(0) !== 0x5a4d) return false;
+  const pe = b.readUInt32LE(0x3c);
+  if (pe + 24 > b.length || b.readUInt32LE(pe) !== 0x4550) return false;
+  const opt = pe + 24;
+  const magic = b.readUInt16LE(opt);
+  const dirs = opt + (magic === 0x20b ? 112 : 96);
+  const secSize = b.readUInt32LE(dirs + 4 * 8 + 4);
+  return secSize > 0;
+}
+
+/** Snapshot the media in `iso` (see the module comment); `certFile` is the stack's test certificate (PEM). */
+export async function snapshotMedia(iso: string, certFile: string, scratch: string): Promise<MediaSnapshot> {
+  const work = fs.mkdtempSync(path.join(scratch, "snapshot-"));
+  try {
+    const isoDir = path.join(work, "iso");
+    await runTool("xorriso", ["-osirrox", "on", "-indev", iso, "-extract", "/", isoDir]);
+    makeWritable(isoDir);
+    const isoFiles: Record<string, string> = {};
+    for (const f of walkFiles(isoDir)) {
+      if (f.toLowerCase() === "sources/boot.wim") continue;
+      isoFiles[f] = sha256(fs.readFileSync(path.join(isoDir, f)));
+    }
+    const wim = path.join(isoDir, "sources", "boot.wim");
+    const info = await runTool("wimlib-imagex", ["info", wim]);
+    const one = await runTool("wimlib-imagex", ["info", wim, "1"]);
+    const field = (re: RegExp, text: string) => re.exec(text)?.[1]?.trim() ?? "";
+    const wimInfo = {
+      imageCount: field(/^Image Count:\s*(.*)$/m, info.stdout),
+      bootIndex: field(/^Boot Index:\s*(.*)$/m, info.stdout),
+      compression: field(/^Compression:\s*(.*)$/m, info.stdout),
+      name: field(/^Name:\s*(.*)$/m, one.stdout),
+    };
+    const wimDir = path.join(work, "wim");
+    await runTool("wimlib-imagex", ["extract", wim, "1", `--dest-dir=${wimDir}`, "--no-acls"]);
+    const wimFiles: Record<string, string> = {};
+    const badSignatures: string[] = [];
+    for (const f of walkFiles(wimDir)) {
+      const p = path.join(wimDir, f);
+      if (isSignedPe(p)) {
+        const v = await runTool("osslsigncode", ["verify", "-CAfile", certFile, "-in", p], { okExitCodes: [0, 1] });
+        if (!/Signature verification: ok/.test(v.stdout + v.stderr)) badSignatures.push(f);
+        const stripped = path.join(work, `stripped-${sha256(f).slice(0, 8)}`);
+        await runTool("osslsigncode", ["remove-signature", "-in", p, "-out", stripped]);
+        wimFiles[f] = `unsigned:${sha256(fs.readFileSync(stripped))}`;
+      } else {
+        wimFiles[f] = sha256(fs.readFileSync(p));
+      }
+    }
+    return { isoFiles, wimInfo, wimFiles, badSignatures };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Differences between two snapshots, one line each (empty: equal). */
+export function compareMedia(clean: MediaSnapshot, got: MediaSnapshot): string[] {
+  const diffs: string[] = [];
+  const cmp = (label: string, a: Record<string, string>, b: Record<string, string>) => {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (!(k in b)) diffs.push(`${label}: ${k} missing`);
+      else if (!(k in a)) diffs.push(`${label}: ${k} extra`);
+      else if (a[k] !== b[k]) diffs.push(`${label}: ${k} differs`);
+    }
+  };
+  cmp("iso", clean.isoFiles, got.isoFiles);
+  cmp("wim info", clean.wimInfo, got.wimInfo);
+  cmp("boot.wim", clean.wimFiles, got.wimFiles);
+  for (const f of got.badSignatures) diffs.push(`boot.wim: ${f} signature does not verify`);
+  return diffs.sort();
+}
