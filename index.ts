@@ -3,6 +3,7 @@
  * composes TestCertificate -> DriverBuild -> BcdSettings -> MountedImage -> InjectedFiles -> ImageCommit ->
  * WinPeIso -> VmBootMedia (resources/program.ts).
  */
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, rawConfigToObject } from "./resources/config";
 import { composeStack } from "./resources/program";
@@ -31,7 +32,9 @@ try {
 
 let outputs: ReturnType<typeof composeStack>;
 try {
-  outputs = composeStack(config, __dirname, stack, `${pulumi.getProject()}/${stack}`);
+  // the project folder: relative config paths are resolved against it (this file runs as dist/index.js)
+  const root = path.basename(__dirname) === "dist" ? path.dirname(__dirname) : __dirname;
+  outputs = composeStack(config, root, stack, `${pulumi.getProject()}/${stack}`);
 } catch (e) {
   fail(`stack '${stack}': ${(e as Error).message}`);
 }

@@ -10,6 +10,7 @@ if [ ! -x .tools/bin/pulumi ]; then
   echo "winpe-lab: the Pulumi engine is not built yet: run 'npm run setup'" >&2
   exit 1
 fi
+bash scripts/build-dist.sh   # the program runs from dist/index.js: compile when a source changed (else instant)
 stack=""
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do

@@ -46,13 +46,7 @@ begin "Pulumi engine"
 bash scripts/build-engine.sh
 end "Pulumi engine"
 
-# 4. Compiled provider code: dynamic providers load dist/ at call time
+# 4. Compiled program and providers (dist/): the program runs from dist/index.js, dynamic providers load dist/
 begin "TypeScript build (dist/)"
-if [ -f dist/.stamp ] && [ -z "$(find index.ts resources tsconfig.json tsconfig.build.json -newer dist/.stamp -print -quit 2>/dev/null)" ]; then
-  end "TypeScript build: up to date"
-else
-  rm -rf dist
-  npx tsc -p tsconfig.build.json
-  touch dist/.stamp
-  end "TypeScript build: compiled"
-fi
+bash scripts/build-dist.sh --quiet
+end "TypeScript build (dist/)"
