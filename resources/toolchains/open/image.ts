@@ -16,7 +16,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { copyFileAtomic, TEMP_PREFIX, writeFileAtomic } from "../../runtime/atomic";
-import { type Claim, claim, readClaim, releaseClaim, withLock } from "../../runtime/locks";
+import { type Claim, claim, LockedError, readClaim, releaseClaim, withLock } from "../../runtime/locks";
 import type { ImageBackend, ImageChange, MountFacts, MountSpec, MountState, StepContext } from "../types";
 import { assertWimFile, wimExtract, wimFileHashes, wimImageInfo, wimUpdate } from "./wim";
 
@@ -121,6 +121,19 @@ export const openImageBackend: ImageBackend = {
       const present = listFilesRel(m.mountDir);
       const man = readManifest(m);
       if (present.length > 0 && !(man && man.holder === m.holder)) {
+        // another stack's mount (its staged files): name that stack, rather than asking to empty its folder
+        for (const [kind, subject] of [
+          ["wim", m.wim],
+          ["mount", m.mountDir],
+        ] as const) {
+          const c = readClaim(kind, subject);
+          if (c && c.holder !== m.holder && !claimIsStale(c)) {
+            throw new LockedError(
+              `${subject} is already mounted by ${c.holder} (mount folder ${c.details.mountDir ?? "?"}); destroy that stack first or use another ${kind === "wim" ? "WIM" : "mount folder"}`,
+              { holder: c.holder, pid: 0, host: "", since: "", subject },
+            );
+          }
+        }
         throw new Error(
           `'mountDir' ${m.mountDir} is not empty (${present.length} file(s), e.g. ${present[0]}): empty it or choose another mount folder`,
         );
