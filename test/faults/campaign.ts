@@ -20,8 +20,16 @@ import { listAll } from "../helpers/demo-stack";
 import { wimContent } from "../helpers/wim";
 import { type Fault, installFault } from "./injectors";
 import { compareMedia, type MediaSnapshot, snapshotMedia } from "./media";
-import { descendants, killTree, processesMentioning, waitGone } from "./procs";
-import { type FaultStack, openFaultStack, readCheckpoint, spawnPulumi, type Template } from "./stack";
+import { allProcesses, descendants, killTree, processesMentioning, waitGone } from "./procs";
+import {
+  cloneStack,
+  type FaultStack,
+  pulumiCli,
+  readCheckpoint,
+  spawnPulumi,
+  stackLocks,
+  type Template,
+} from "./stack";
 
 export interface PointDef {
   id: string;
@@ -30,6 +38,12 @@ export interface PointDef {
   fault: (s: FaultStack) => Fault;
   /** Wait this long after the signal before killing (e.g. so QEMU is really running). @default 0 */
   delayMs?: number;
+  /**
+   * `tree` (default): the CLI and every process under it, as a crash of the machine would. `cli`: only the
+   * CLI's process group (`kill -9 <pid of pulumi>`, a closed terminal): the plugins, in groups of their own, live
+   * on; they must finish or stop by themselves, and nothing may be left running.
+   */
+  scope?: "tree" | "cli";
 }
 
 const typeIs = (e: Record<string, unknown>, key: string, name: string): boolean => {
@@ -163,6 +177,19 @@ export function faultPoints(arch: DemoArch): PointDef[] {
       delayMs: 1500,
     },
     {
+      id: "cli.commit",
+      where: "`kill -9` of the CLI only (plugins live on) while `wimlib-imagex update` runs",
+      fault: () => ({ kind: "tool", tool: "wimlib-imagex", args: ["update"], mode: "start" }),
+      scope: "cli",
+    },
+    {
+      id: "cli.boot",
+      where: "`kill -9` of the CLI only (plugins live on) 1.5 s into the QEMU boot check",
+      fault: () => ({ kind: "tool", tool: qemuOf(arch), args: [], mode: "start" }),
+      delayMs: 1500,
+      scope: "cli",
+    },
+    {
       id: "end",
       where: "boundary: VmBootMedia done (the engine saving the final state)",
       fault: () => ({ kind: "event", match: (e) => typeIs(e, "resOutputsEvent", "VmBootMedia") }),
@@ -177,15 +204,21 @@ export interface PointResult {
   triggered: boolean;
   /** Pending operations left in the checkpoint by the kill. */
   pending: string[];
-  /** What the kill left on disk (temp files, lock/claim files), for the report. */
+  /** What the kill left on disk (temp files, lock/claim files, stack lock), for the report. */
   leftAfterKill: string[];
+  /** The recovery commands run, in order (`cancel`, `refresh --clear-pending-creates`, `up`, repairs). */
+  steps: string[];
   survivors: string[];
   recovery: string[];
   mediaDiffs: string[];
   destroyProblems: string[];
+  /** Plugin processes still running (idle) after a CLI-only kill, once everything else ended: reported. */
+  idlePlugins: string[];
   /** Leftovers of os.tmpdir() users (build/sign folders) in the stack's TMPDIR after destroy: reported, not failed. */
   tmpLeftovers: string[];
   seconds: number;
+  /** Seconds per phase (setup, kill, recover, compare, destroy), for tuning. */
+  phases: Record<string, number>;
   converged: boolean;
   dir: string;
 }
@@ -197,7 +230,11 @@ function tempsUnder(dir: string): string[] {
 }
 
 /** `pulumi up`, killed (whole tree, SIGKILL) at the fault; false when the up ended before the fault fired. */
-async function killedUp(s: FaultStack, point: PointDef, preload: string): Promise<{ fired: boolean; note: string }> {
+async function killedUp(
+  s: FaultStack,
+  point: PointDef,
+  preload: string,
+): Promise<{ fired: boolean; note: string; lingering: string[]; idlePlugins: string[] }> {
   const faultDir = path.join(s.dir, "fault");
   const signalFile = path.join(faultDir, "signal");
   const eventLog = path.join(faultDir, "events.jsonl");
@@ -246,11 +283,47 @@ async function killedUp(s: FaultStack, point: PointDef, preload: string): Promis
   }
   if (fired && point.delayMs) await sleep(point.delayMs);
   const tree = descendants(pid);
-  const killed = killTree(pid);
-  await done;
-  await waitGone([...new Set([...tree, ...killed])]);
+  let killed: number[];
+  if (point.scope === "cli") {
+    process.kill(-pid, "SIGKILL");
+    killed = [pid];
+    await done;
+    // what was running goes on without the engine; wait (up to 30 s) until only plugin processes remain
+    const isPlugin = (cmd: string) => /pulumi-language-nodejs|pulumi-resource-|dynamic-provider/.test(cmd);
+    const deadline2 = Date.now() + 30_000;
+    let left = allProcesses().filter((p) => tree.includes(p.pid) && p.state !== "Z");
+    while (left.some((p) => !isPlugin(p.cmdline)) && Date.now() < deadline2) {
+      await sleep(200);
+      left = allProcesses().filter((p) => tree.includes(p.pid) && p.state !== "Z");
+    }
+    for (const p of left) killTree(p.pid);
+    return {
+      fired,
+      note: "",
+      lingering: left.filter((p) => !isPlugin(p.cmdline)).map((p) => `${p.pid} ${p.cmdline.slice(0, 100)}`),
+      idlePlugins: left.filter((p) => isPlugin(p.cmdline)).map((p) => p.cmdline.split(" ")[0].split("/").pop() ?? ""),
+    };
+  } else {
+    killed = killTree(pid);
+    await done;
+    await waitGone([...new Set([...tree, ...killed])]);
+  }
   const note = fired ? `killed ${killed.length} processes` : `up ended (exit ${exited}) before the fault fired`;
-  return { fired, note };
+  return { fired, note, lingering: [], idlePlugins: [] };
+}
+
+/**
+ * Zero-length `.attrs` sidecars in the file backend. Pulumi's file backend (gocloud.dev fileblob) writes each
+ * checkpoint to a temporary file and renames it, but first rewrites the checkpoint's `.attrs` sidecar in place
+ * (os.Create, then JSON): a kill between the two leaves it empty, and every command then fails with
+ * "failed to load checkpoint: EOF" (even `pulumi cancel`). The checkpoint itself is intact (the previous one);
+ * removing the empty sidecar is the repair (fileblob reads a missing sidecar as default attributes).
+ */
+export function emptyStateAttrs(s: FaultStack): string[] {
+  return listAll(path.join(s.stateDir, ".pulumi"))
+    .filter((f) => f.endsWith(".attrs"))
+    .map((f) => path.join(s.stateDir, ".pulumi", f))
+    .filter((f) => fs.statSync(f).size === 0);
 }
 
 function destroyChecks(s: FaultStack, t: Template): string[] {
@@ -287,7 +360,7 @@ export async function runPoint(
   opts: { root: string; preload: string; keep?: boolean },
 ): Promise<PointResult> {
   const started = Date.now();
-  const s = await openFaultStack(t, { root: opts.root, label: `${t.arch}-${point.id}` });
+  const s = cloneStack(t, opts.root, `${t.arch}-${point.id}`);
   const r: PointResult = {
     arch: t.arch,
     id: point.id,
@@ -295,21 +368,32 @@ export async function runPoint(
     triggered: false,
     pending: [],
     leftAfterKill: [],
+    steps: [],
     survivors: [],
     recovery: [],
     mediaDiffs: [],
     destroyProblems: [],
     tmpLeftovers: [],
+    idlePlugins: [],
     seconds: 0,
+    phases: {},
     converged: false,
     dir: s.dir,
   };
+  let mark = started;
+  const phase = (name: string) => {
+    r.phases[name] = Math.round((Date.now() - mark) / 100) / 10;
+    mark = Date.now();
+  };
+  phase("setup");
   try {
     const k = await killedUp(s, point, opts.preload);
+    phase("kill");
     r.triggered = k.fired;
     if (!k.fired) r.recovery.push(k.note);
     const alive = processesMentioning(s.dir);
-    r.survivors = alive.map((p) => `${p.pid} ${p.cmdline.slice(0, 100)}`);
+    r.idlePlugins = k.idlePlugins;
+    r.survivors = [...k.lingering, ...alive.map((p) => `${p.pid} ${p.cmdline.slice(0, 100)}`)];
     for (const p of alive) killTree(p.pid);
     r.pending = readCheckpoint(s)?.pending ?? [];
     r.leftAfterKill = [
@@ -317,29 +401,30 @@ export async function runPoint(
       ...listAll(s.lockDir).map((f) => `${f.endsWith(".lock") ? "lock" : "claim"} ${f.split("-")[0]}`),
     ];
 
-    const stackLocks = listAll(path.join(s.stateDir, ".pulumi", "locks"));
-    if (stackLocks.length > 0) r.leftAfterKill.push("stack lock");
+    const locked = stackLocks(s).length > 0;
+    if (locked) r.leftAfterKill.push("stack lock");
+    const emptyAttrs = emptyStateAttrs(s);
+    if (emptyAttrs.length > 0) r.leftAfterKill.push("empty checkpoint .attrs");
 
-    // what a user is told to do after a crash: `pulumi cancel` (the file backend's stack lock of the killed
-    // run names a pid but is never found stale), `pulumi refresh --clear-pending-creates`, `pulumi up`
-    try {
-      if (stackLocks.length > 0) await s.stack.cancel();
-    } catch (e) {
-      r.recovery.push(`cancel failed: ${firstLines(e)}`);
-    }
-    try {
-      await s.stack.refresh({ clearPendingCreates: true });
-    } catch (e) {
-      r.recovery.push(`refresh --clear-pending-creates failed: ${firstLines(e)}`);
-    }
-    let upOk = false;
-    try {
-      const up = await s.stack.up();
-      upOk = up.summary.result === "succeeded";
-      if (!upOk) r.recovery.push(`up: ${up.summary.result}`);
-    } catch (e) {
-      r.recovery.push(`up failed: ${firstLines(e)}`);
-    }
+    // what a user is told to do after a crash (see the module comment)
+    const step = async (args: string[]) => {
+      let x = await pulumiCli(s, args);
+      if (x.code !== 0 && /failed to load checkpoint/.test(x.output)) {
+        const removed = emptyStateAttrs(s);
+        for (const f of removed) fs.rmSync(f);
+        if (removed.length > 0) {
+          r.steps.push("rm empty checkpoint .attrs");
+          x = await pulumiCli(s, args);
+        }
+      }
+      r.steps.push(args.filter((a) => a !== "--yes" && a !== "--skip-preview").join(" "));
+      if (x.code !== 0) r.recovery.push(`pulumi ${args[0]} failed (exit ${x.code}): ${firstLines(x.output)}`);
+      return x.code === 0;
+    };
+    if (locked) await step(["cancel", "--yes"]);
+    await step(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"]);
+    const upOk = await step(["up", "--yes", "--skip-preview"]);
+    phase("recover");
     const left = readCheckpoint(s)?.pending ?? [];
     if (left.length > 0) r.recovery.push(`pending operations after refresh + up: ${left.join(", ")}`);
     if (upOk) {
@@ -355,12 +440,10 @@ export async function runPoint(
       }
     }
 
-    try {
-      const d = await s.stack.destroy();
-      if (d.summary.result !== "succeeded") r.destroyProblems.push(`destroy: ${d.summary.result}`);
-    } catch (e) {
-      r.destroyProblems.push(`destroy failed: ${firstLines(e)}`);
-    }
+    phase("compare");
+    const d = await pulumiCli(s, ["destroy", "--yes", "--skip-preview"]);
+    if (d.code !== 0) r.destroyProblems.push(`pulumi destroy failed (exit ${d.code}): ${firstLines(d.output)}`);
+    phase("destroy");
     r.destroyProblems.push(...destroyChecks(s, t));
     const cp = readCheckpoint(s);
     if (cp && (cp.resources.length > 0 || cp.pending.length > 0))
@@ -390,15 +473,15 @@ function firstLines(e: unknown, n = 6): string {
   return (lines.length > 0 ? lines : text.split("\n")).slice(0, n).join(" | ").slice(0, 600);
 }
 
-/** A clean run (no fault) of a stack from `t`: the reference media. */
+/** A clean run (no fault) of a copy of the template's stack: the reference media. */
 export async function cleanRun(t: Template, root: string): Promise<MediaSnapshot> {
-  const s = await openFaultStack(t, { root, label: `${t.arch}-clean` });
+  const s = cloneStack(t, root, `${t.arch}-clean`);
   try {
-    const up = await s.stack.up();
-    if (up.summary.result !== "succeeded") throw new Error(`clean up of ${t.arch}: ${up.summary.result}`);
+    const up = await pulumiCli(s, ["up", "--yes", "--skip-preview"]);
+    if (up.code !== 0) throw new Error(`clean up of ${t.arch} failed:\n${up.output}`);
     return await snapshotMedia(s.isoPath, s.certFile, s.dir);
   } finally {
-    await s.stack.destroy().catch(() => undefined);
+    await pulumiCli(s, ["destroy", "--yes", "--skip-preview"]);
     await s.cleanup();
   }
 }
@@ -425,8 +508,8 @@ function cell(s: string): string {
 /** The report: one row per point. */
 export function reportTable(results: readonly PointResult[], totalSeconds: number, jobs: number): string {
   const rows = [
-    "| stack | point | where the kill lands | pending ops after kill | left by the kill | outcome | s |",
-    "|---|---|---|---|---|---|---|",
+    "| stack | point | where the kill lands | pending ops after kill | left by the kill | recovery | outcome | s |",
+    "|---|---|---|---|---|---|---|---|",
   ];
   for (const r of results) {
     const problems = [
@@ -440,11 +523,14 @@ export function reportTable(results: readonly PointResult[], totalSeconds: numbe
     rows.push(
       `| ${r.arch} | ${r.id} | ${cell(r.where)} | ${cell(r.pending.join(", ") || "-")} | ${cell(
         [...new Set(r.leftAfterKill)].join(", ") || "-",
-      )} | ${cell(outcome)} | ${r.seconds} |`,
+      )} | ${cell(r.steps.join("; "))} | ${cell(outcome)} | ${r.seconds} (${Object.entries(r.phases)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}) |`,
     );
   }
   const ok = results.filter((r) => r.converged).length;
   const tmp = results.filter((r) => r.tmpLeftovers.length > 0);
+  const idle = results.filter((r) => r.idlePlugins.length > 0);
   return [
     "# Fault injection report",
     "",
@@ -460,6 +546,12 @@ export function reportTable(results: readonly PointResult[], totalSeconds: numbe
           .map((r) => `${r.arch}/${r.id}: ${r.tmpLeftovers.join(", ")}`)
           .join("; ")}`
       : "Nothing left in TMPDIR.",
+    "",
+    idle.length > 0
+      ? `Plugins still running (idle, no engine to talk to) after a \`kill -9\` of the CLI alone, once everything else ended (the harness then killed them): ${idle
+          .map((r) => `${r.arch}/${r.id}: ${r.idlePlugins.join(", ")}`)
+          .join("; ")}`
+      : "",
     "",
   ].join("\n");
 }

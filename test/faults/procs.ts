@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 
-interface ProcInfo {
+export interface ProcInfo {
   pid: number;
   ppid: number;
   pgid: number;

@@ -1,7 +1,8 @@
 /**
  * Scratch demo stacks for the fault and lock suites: like test/helpers/demo-stack.ts (the real program on the real
- * engine, its own state backend, lock folder and tool log), but made from a per-architecture template (one copype,
- * one copy of examples/ioctl) copied per stack, and with a way to run `pulumi up` as a child process we control.
+ * engine, its own state backend, lock folder, tool log), made from a per-architecture template that is copied per
+ * stack, and driven through the CLI as a user would (`pulumi up`, `pulumi cancel`, `pulumi refresh ...`), with a
+ * way to run `pulumi up` as a child process we control (and kill).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -13,10 +14,16 @@ import { type DemoArch, writeProgram } from "../helpers/demo-stack";
 import { engineEnv, openStack, REPO_ROOT, scratchDir, TOOLS_BIN } from "../helpers/pulumi";
 import { wimContent } from "../helpers/wim";
 
-/** One copype working folder and one copy of the sources per architecture, copied for each stack. */
+/**
+ * One scratch demo stack per architecture, made once and copied for each fault point: copype's working folder, a
+ * copy of examples/ioctl, the program, and the stack itself (its file state backend with the stack created, and
+ * `Pulumi.<stack>.yaml` with the encrypted KDNET key). Its config names the folders relative to the program folder
+ * (the program resolves them against it), so a copy is a complete stack of its own.
+ */
 export interface Template {
   arch: DemoArch;
   dir: string;
+  name: string;
   /** The BCD stores (media-relative) and their bytes right after copype. */
   pristineStores: Record<string, Buffer>;
   /** boot.wim image 1 right after copype: file -> sha256. */
@@ -25,15 +32,45 @@ export interface Template {
 
 const wsName = (arch: DemoArch) => (arch === "amd64" ? "WinPE_amd64" : "WinPE_arm64");
 
+/** The demo stack's config (as in test/helpers/demo-stack.ts), with the paths given. */
+function demoConfig(
+  arch: DemoArch,
+  paths: { workspace: string; project: string; iso: string },
+  bootCheck = true,
+): Record<string, { value: string; secret?: boolean }> {
+  return {
+    "winpe-lab:toolchain": { value: "open" },
+    "winpe-lab:arch": { value: arch },
+    "winpe-lab:workspace": { value: paths.workspace },
+    "winpe-lab:project": { value: paths.project },
+    "winpe-lab:injectDir": { value: "Windows/Ioctl" },
+    "winpe-lab:bcd": {
+      value: JSON.stringify({ stores: arch === "amd64" ? "both" : "efi", testsigning: true, debug: true }),
+    },
+    "winpe-lab:kdnet": { value: JSON.stringify({ hostIp: "10.0.2.2", port: 50005, key: "7.7.7.7" }), secret: true },
+    "winpe-lab:iso": { value: JSON.stringify({ path: paths.iso }) },
+    "winpe-lab:vm": { value: JSON.stringify({ bootCheck }) },
+  };
+}
+
 export async function makeTemplate(arch: DemoArch, root: string): Promise<Template> {
   const dir = path.join(root, `template-${arch}`);
   fs.mkdirSync(dir, { recursive: true });
   const cp = await copype(arch, path.join(dir, wsName(arch)));
   fs.cpSync(path.join(REPO_ROOT, "examples", "ioctl"), path.join(dir, "src"), { recursive: true });
+  fs.mkdirSync(path.join(dir, "out"), { recursive: true });
+  fs.mkdirSync(path.join(dir, "tmp"), { recursive: true });
+  const programDir = path.join(dir, "program");
+  writeProgram(programDir);
+  const name = `faults-${arch}`;
+  const stack = await openStack(programDir, name, path.join(dir, "state"));
+  await stack.setAllConfig(
+    demoConfig(arch, { workspace: `../${wsName(arch)}`, project: "../src/ioctl.sln", iso: `../out/winpe_${arch}.iso` }),
+  );
   const pristineStores: Record<string, Buffer> = {};
   for (const s of cp.bcdStores)
     pristineStores[path.relative(cp.media, s).split(path.sep).join("/")] = fs.readFileSync(s);
-  return { arch, dir, pristineStores, pristineWim: await wimContent(cp.bootWim, root) };
+  return { arch, dir, name, pristineStores, pristineWim: await wimContent(cp.bootWim, root) };
 }
 
 export interface FaultStack {
@@ -56,13 +93,74 @@ export interface FaultStack {
   /** TMPDIR of every engine run of this stack (so leftovers of os.tmpdir() users are visible). */
   tmpDir: string;
   stores: string[];
-  stack: Stack;
-  /** The engine environment (as the Automation API runs it). */
+  /** The Automation API's view of the stack (stacks made by openFaultStack only). */
+  stack?: Stack;
+  /** The engine environment (as test/helpers/pulumi.ts engineEnv makes it). */
   env: Record<string, string>;
   cleanup(): Promise<void>;
 }
 
-/** A scratch stack of the demo program, copied from `t` into a new folder under `root` (or `.work/tmp`). */
+function describeStack(
+  arch: DemoArch,
+  name: string,
+  dir: string,
+  paths: { workspace: string; lockDir: string; isoPath: string },
+  stack: Stack | undefined,
+  cleanup: () => Promise<void>,
+): FaultStack {
+  const stateDir = path.join(dir, "state");
+  const toolLog = path.join(dir, "tools.jsonl");
+  const tmpDir = path.join(dir, "tmp");
+  fs.mkdirSync(tmpDir, { recursive: true });
+  const { workspace, lockDir } = paths;
+  const mediaDir = path.join(workspace, "media");
+  const mountDir = path.join(workspace, "mount");
+  const stores = [path.join(mediaDir, "EFI", "Microsoft", "Boot", "BCD")];
+  if (arch === "amd64") stores.push(path.join(mediaDir, "Boot", "BCD"));
+  return {
+    arch,
+    name,
+    dir,
+    programDir: path.join(dir, "program"),
+    stateDir,
+    workspace,
+    mediaDir,
+    wim: path.join(mediaDir, "sources", "boot.wim"),
+    mountDir,
+    privateDir: privateDirFor("open", mountDir),
+    isoPath: paths.isoPath,
+    vmDir: path.join(workspace, ".winpe-lab", "vm", `winpe-lab-${name}`),
+    certFile: path.join(workspace, ".winpe-lab", "cert", "winpe-lab-test.crt"),
+    src: path.join(dir, "src"),
+    toolLog,
+    lockDir,
+    tmpDir,
+    stores,
+    stack,
+    env: engineEnv(stateDir, { WINPE_TOOL_LOG: toolLog, WINPE_LAB_LOCK_DIR: lockDir, TMPDIR: tmpDir }),
+    cleanup,
+  };
+}
+
+/** A copy of the template's stack in a new folder under `root` (no engine run: the copy is the whole stack). */
+export function cloneStack(t: Template, root: string, label: string): FaultStack {
+  const dir = fs.mkdtempSync(path.join(root, `${label}-`));
+  fs.cpSync(t.dir, dir, { recursive: true, preserveTimestamps: true });
+  const paths = {
+    workspace: path.join(dir, wsName(t.arch)),
+    lockDir: path.join(dir, "locks"),
+    isoPath: path.join(dir, "out", `winpe_${t.arch}.iso`),
+  };
+  return describeStack(t.arch, t.name, dir, paths, undefined, async () =>
+    fs.rmSync(dir, { recursive: true, force: true }),
+  );
+}
+
+/**
+ * A stack of the demo program through the Automation API, in a new folder (under `root`, else `.work/tmp`), with
+ * absolute paths in its config: its own copy of the template's working folder or `workspace` (shared with another
+ * stack), its own lock folder or `lockDir`.
+ */
 export async function openFaultStack(
   t: Template,
   opts: { root?: string; label: string; name?: string; bootCheck?: boolean; workspace?: string; lockDir?: string },
@@ -70,61 +168,32 @@ export async function openFaultStack(
   const dir = opts.root ? fs.mkdtempSync(path.join(opts.root, `${opts.label}-`)) : scratchDir(`faults-${opts.label}`);
   const workspace = opts.workspace ?? path.join(dir, wsName(t.arch));
   if (!opts.workspace) fs.cpSync(path.join(t.dir, wsName(t.arch)), workspace, { recursive: true });
-  const src = path.join(dir, "src");
-  fs.cpSync(path.join(t.dir, "src"), src, { recursive: true });
-  const programDir = path.join(dir, "program");
-  writeProgram(programDir);
-  const stateDir = path.join(dir, "state");
-  const toolLog = path.join(dir, "tools.jsonl");
-  const lockDir = opts.lockDir ?? path.join(dir, "locks");
-  const tmpDir = path.join(dir, "tmp");
-  fs.mkdirSync(tmpDir, { recursive: true });
+  fs.cpSync(path.join(t.dir, "src"), path.join(dir, "src"), { recursive: true });
+  writeProgram(path.join(dir, "program"));
   const name = opts.name ?? `faults-${t.arch}`;
-  const extra = { WINPE_TOOL_LOG: toolLog, WINPE_LAB_LOCK_DIR: lockDir, TMPDIR: tmpDir };
-  const stack = await openStack(programDir, name, stateDir, extra);
-  const isoPath = path.join(dir, "out", `winpe_${t.arch}.iso`);
-  fs.mkdirSync(path.dirname(isoPath), { recursive: true });
-  await stack.setAllConfig({
-    "winpe-lab:toolchain": { value: "open" },
-    "winpe-lab:arch": { value: t.arch },
-    "winpe-lab:workspace": { value: workspace },
-    "winpe-lab:project": { value: path.join(src, "ioctl.sln") },
-    "winpe-lab:injectDir": { value: "Windows/Ioctl" },
-    "winpe-lab:bcd": {
-      value: JSON.stringify({ stores: t.arch === "amd64" ? "both" : "efi", testsigning: true, debug: true }),
-    },
-    "winpe-lab:kdnet": { value: JSON.stringify({ hostIp: "10.0.2.2", port: 50005, key: "7.7.7.7" }), secret: true },
-    "winpe-lab:iso": { value: JSON.stringify({ path: isoPath }) },
-    "winpe-lab:vm": { value: JSON.stringify({ bootCheck: opts.bootCheck ?? true }) },
-  });
-  const mediaDir = path.join(workspace, "media");
-  const mountDir = path.join(workspace, "mount");
-  return {
-    arch: t.arch,
-    name,
-    dir,
-    programDir,
-    stateDir,
+  const paths = {
     workspace,
-    mediaDir,
-    wim: path.join(mediaDir, "sources", "boot.wim"),
-    mountDir,
-    privateDir: privateDirFor("open", mountDir),
-    isoPath,
-    vmDir: path.join(workspace, ".winpe-lab", "vm", `winpe-lab-${name}`),
-    certFile: path.join(workspace, ".winpe-lab", "cert", "winpe-lab-test.crt"),
-    src,
-    toolLog,
-    lockDir,
-    tmpDir,
-    stores: Object.keys(t.pristineStores).map((rel) => path.join(mediaDir, ...rel.split("/"))),
-    stack,
-    env: engineEnv(stateDir, extra),
-    cleanup: async () => {
-      await stack.workspace.removeStack(name, { force: true }).catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    lockDir: opts.lockDir ?? path.join(dir, "locks"),
+    isoPath: path.join(dir, "out", `winpe_${t.arch}.iso`),
   };
+  fs.mkdirSync(path.dirname(paths.isoPath), { recursive: true });
+  const draft = describeStack(t.arch, name, dir, paths, undefined, async () => undefined);
+  const stack = await openStack(draft.programDir, name, draft.stateDir, {
+    WINPE_TOOL_LOG: draft.toolLog,
+    WINPE_LAB_LOCK_DIR: draft.lockDir,
+    TMPDIR: draft.tmpDir,
+  });
+  await stack.setAllConfig(
+    demoConfig(
+      t.arch,
+      { workspace, project: path.join(draft.src, "ioctl.sln"), iso: paths.isoPath },
+      opts.bootCheck ?? true,
+    ),
+  );
+  return describeStack(t.arch, name, dir, paths, stack, async () => {
+    await stack.workspace.removeStack(name, { force: true }).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 }
 
 /** The stack's checkpoint (file backend), or undefined when there is none yet. */
@@ -146,6 +215,28 @@ export function readCheckpoint(s: FaultStack): { resources: Array<{ type: string
   };
 }
 
+/** Lock files of the file backend's stack lock (`.pulumi/locks/...`), one per running (or killed) update. */
+export function stackLocks(s: FaultStack): string[] {
+  const dir = path.join(s.stateDir, ".pulumi", "locks");
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else out.push(path.join(d, e.name));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function engineProcessEnv(s: FaultStack, extraEnv: Record<string, string>): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = { ...process.env, ...s.env, ...extraEnv };
+  if (extraEnv.NODE_OPTIONS && process.env.NODE_OPTIONS)
+    env.NODE_OPTIONS = `${process.env.NODE_OPTIONS} ${extraEnv.NODE_OPTIONS}`;
+  return env as NodeJS.ProcessEnv;
+}
+
 /** `pulumi <args>` as a detached child of ours (its own process group), output appended to `logFile`. */
 export function spawnPulumi(
   s: FaultStack,
@@ -154,17 +245,40 @@ export function spawnPulumi(
   logFile: string,
 ): ReturnType<typeof spawn> {
   const out = fs.openSync(logFile, "a");
-  const env: Record<string, string | undefined> = { ...process.env, ...s.env, ...extraEnv };
-  if (extraEnv.NODE_OPTIONS && process.env.NODE_OPTIONS)
-    env.NODE_OPTIONS = `${process.env.NODE_OPTIONS} ${extraEnv.NODE_OPTIONS}`;
   try {
     return spawn(path.join(TOOLS_BIN, "pulumi"), args, {
       cwd: s.programDir,
-      env: env as NodeJS.ProcessEnv,
+      env: engineProcessEnv(s, extraEnv),
       detached: true,
       stdio: ["ignore", out, out],
     });
   } finally {
     fs.closeSync(out);
   }
+}
+
+/**
+ * `pulumi <args> --stack <name> --non-interactive`, run to completion, as a user types it; the output is appended
+ * to `<stack folder>/engine.log` and returned.
+ */
+export function pulumiCli(
+  s: FaultStack,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(path.join(TOOLS_BIN, "pulumi"), [...args, "--stack", s.name, "--non-interactive"], {
+      cwd: s.programDir,
+      env: engineProcessEnv(s, extraEnv),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const chunks: Buffer[] = [];
+    c.stdout.on("data", (d: Buffer) => chunks.push(d));
+    c.stderr.on("data", (d: Buffer) => chunks.push(d));
+    c.on("close", (code) => {
+      const output = Buffer.concat(chunks).toString("utf8");
+      fs.appendFileSync(path.join(s.dir, "engine.log"), `$ pulumi ${args.join(" ")}\n${output}\n[exit ${code}]\n`);
+      resolve({ code, output });
+    });
+  });
 }
