@@ -1,16 +1,24 @@
 /**
- * The fault campaign: for each point, a fresh scratch demo stack; `pulumi up` killed (the whole process tree,
- * SIGKILL) at the point; then what a user is told to do — `pulumi refresh --clear-pending-creates` and
- * `pulumi up` — must converge to the media of a clean run (see media.ts for what "the same" means), and
- * `pulumi destroy` must leave nothing behind.
+ * The fault campaign: for each point, a fresh copy of a scratch demo stack; `pulumi up` killed at the point
+ * (SIGKILL to the CLI and every process under it, as a crash would; or the CLI alone, as `kill -9 <pid>` would);
+ * then the recovery a user is told to do must converge to the media of a clean run (media.ts says what "the same"
+ * means), and `pulumi destroy` must leave nothing behind.
  *
- * Pending operations: a killed `pulumi up` (Pulumi 3.248, file backend) leaves the steps it had started as
- * `pending_operations` in the checkpoint (`creating`, `updating`, `deleting`). `pulumi up` only warns about them;
- * `pulumi refresh` clears pending updates and deletes but, when not interactive, keeps pending CREATES unless
- * given `--clear-pending-creates` (drop them: the next `up` creates the resource again) or
- * `--import-pending-creates <urn> <id>...`. Every winpe-lab create is safe to run again over what an
- * interrupted create left (that is what this suite checks), so the documented recovery is
- * `pulumi refresh --clear-pending-creates --yes` then `pulumi up`.
+ * What a killed `pulumi up` leaves in Pulumi's own state (Pulumi 3.248, file backend), and the recovery:
+ * 1. The stack lock (`.pulumi/locks/<org>/<project>/<stack>/<uuid>.json`, naming pid and host). Pulumi never
+ *    finds it stale: every command fails with "the stack is currently locked by 1 lock(s) ... delete the lock
+ *    file with `pulumi cancel`". Recovery: `pulumi cancel --yes` (it deletes every lock of the stack, so only when
+ *    no other `pulumi` runs on the stack).
+ * 2. Pending operations in the checkpoint (`pending_operations`: the steps that had started, here always
+ *    `creating`). `pulumi up` only warns about them. `pulumi refresh` clears pending updates and deletes, but when
+ *    not interactive keeps pending CREATES unless given `--clear-pending-creates` (drop them: the next `up`
+ *    creates those resources again) or `--import-pending-creates <urn> <id>...`. Every winpe-lab create is safe to
+ *    run again over what an interrupted one left (what this suite checks), so: `pulumi refresh --yes
+ *    --clear-pending-creates`.
+ * 3. Rarely, an empty `<stack>.json.attrs` (see emptyStateAttrs): every command, `cancel` included, fails with
+ *    "failed to load checkpoint: EOF"; removing the empty file repairs it (the checkpoint itself is intact).
+ * 4. Then `pulumi up`.
+ * The report lists, per point, what was left and which of these steps were run.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
