@@ -115,7 +115,16 @@ function restoreStore(file: string, applied: AppliedStore, who: string): void {
   } catch {
     throw new Error(`${TYPE}: the store ${file} is gone; nothing to restore`);
   }
-  if (applied.pristine && cur === applied.writtenSha256 && fs.existsSync(applied.pristine.backup)) {
+  // the pristine copy, when the store is as we left it or differs from the copy only in what we manage
+  const ours = () =>
+    !!applied.pristine &&
+    pristineStillValid(
+      applied.pristine,
+      openStore(file),
+      new Set(Object.keys(applied.elements)),
+      new Set(applied.createdObjects),
+    );
+  if (applied.pristine && fs.existsSync(applied.pristine.backup) && (cur === applied.writtenSha256 || ours())) {
     if (fileDigests(applied.pristine.backup).sha256 === applied.pristine.sha256) {
       copyFileAtomic(applied.pristine.backup, file);
       fs.rmSync(applied.pristine.backup, { force: true });
@@ -171,6 +180,21 @@ function leftoverPristine(
     }
   }
   return old;
+}
+
+/** Whether the kept pristine copy is intact and `store` differs from it only in the elements and objects we manage. */
+function pristineStillValid(
+  pristine: { backup: string; sha256: string },
+  store: BcdStore,
+  managed: ReadonlySet<string>,
+  objects: ReadonlySet<string>,
+): boolean {
+  try {
+    if (fileDigests(pristine.backup).sha256 !== pristine.sha256) return false;
+  } catch {
+    return false;
+  }
+  return leftoverPristine(pristine.backup, store, managed, objects) !== undefined;
 }
 
 /** Apply the desired elements to one store, starting from what we applied before (or nothing). */
@@ -236,9 +260,17 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
     else store.deleteElement(old.object, id);
   }
   // everything resolved and encoded (in memory): only now keep the pristine copy aside, then write.
-  // The pristine copy stays valid only while nobody else wrote the store since our last write.
+  // The pristine copy stays valid while nobody else wrote the store since our last write, or what changed since
+  // is only elements we manage (our own write whose run was killed before Pulumi recorded it, a hand edit of one
+  // of them); otherwise restoring it would undo someone else's change: it is dropped (and its file removed).
   let pristine = prev?.pristine ?? null;
-  if (prev && before !== prev.writtenSha256) pristine = null;
+  if (prev && pristine && before !== prev.writtenSha256) {
+    const managed = new Set([...Object.keys(prev.elements), ...Object.keys(elements)]);
+    if (!pristineStillValid(pristine, store, managed, new Set(createdObjects))) {
+      fs.rmSync(pristine.backup, { force: true });
+      pristine = null;
+    }
+  }
   if (!prev) {
     fs.mkdirSync(a.stateDir, { recursive: true });
     const backup = backupPathFor(a.stateDir, file);
