@@ -47,16 +47,18 @@ describe("fault injection: SIGKILL at every step, then refresh + up converge and
     root = scratchDir("faults");
     const preload = await buildPreload(path.join(root, "preload"));
     const templates = new Map<DemoArch, Template>();
-    const clean = new Map<DemoArch, MediaSnapshot>();
+    const clean = new Map<string, MediaSnapshot>();
     await Promise.all(
       ARCHES.map(async (arch) => {
         const t = await makeTemplate(arch, root);
         templates.set(arch, t);
         clean.set(arch, await cleanRun(t, root));
+        if (cases.some((c) => c.arch === arch && c.point.update))
+          clean.set(`${arch}/changed`, await cleanRun(t, root, true));
       }),
     );
     const out = await pool(cases, JOBS, (c) =>
-      runPoint(templates.get(c.arch)!, c.point, clean.get(c.arch)!, {
+      runPoint(templates.get(c.arch)!, c.point, clean.get(c.point.update ? `${c.arch}/changed` : c.arch)!, {
         root,
         preload,
         keep: process.env.WINPE_FAULTS_KEEP === "1",

@@ -2,8 +2,14 @@
  * What "the same media" means in the fault suite, read with independent tools:
  *
  * - every file of the ISO (extracted with `xorriso -osirrox on ... -extract / <dir>`) other than
- *   `sources/boot.wim` has the same sha256 as in a clean run: the BCD stores, the boot manager, the stand-in
+ *   `sources/boot.wim` and the BCD stores has the same sha256 as in a clean run: the boot manager, the stand-in
  *   EFI application, fonts... byte for byte;
+ * - the BCD stores (`BCD` files) have the same registry content: every key, value name, type and data, as
+ *   `hivexregedit --export <store> '\'` prints them (lines sorted within each key, keys sorted). Not bytes: our
+ *   hive editor's cell layout depends on the edit history (a store set to testsigning on, then off, is laid out
+ *   differently from one set off at once), and an update must converge to what a clean run of the same config
+ *   gives, not to its bytes. (Whether the bytes are equal too is recorded, for the report.) After destroy the
+ *   stores must be byte-identical to copype's: that is checked by the campaign, not here;
  * - `sources/boot.wim` is compared by content, not bytes (a WIM carries GUIDs and timestamps, and an
  *   interrupted `wimlib-imagex update` may leave appended but unreferenced data): same image count, boot index,
  *   compression and image name (`wimlib-imagex info`), and the same set of files (`wimlib-imagex extract`) with
@@ -21,8 +27,10 @@ import { sha256 } from "../../resources/runtime/digest";
 import { runTool } from "../../resources/runtime/exec";
 
 export interface MediaSnapshot {
-  /** ISO file (media-relative, `/` separators) -> sha256, boot.wim excluded. */
+  /** ISO file (media-relative, `/` separators) -> sha256 (BCD stores: `reg:` + sha256 of the normalized export). */
   isoFiles: Record<string, string>;
+  /** BCD store -> sha256 of its bytes (reported, not compared). */
+  bcdBytes: Record<string, string>;
   wimInfo: { imageCount: string; bootIndex: string; compression: string; name: string };
   /** boot.wim image 1 file -> sha256 (signed PE files: sha256 with the signature removed, prefixed `unsigned:`). */
   wimFiles: Record<string, string>;
@@ -67,6 +75,25 @@ function isSignedPe(file: string): boolean {
   return secSize > 0;
 }
 
+/** A hive's registry content, independent of its layout: `hivexregedit --export`, keys and their lines sorted. */
+export async function registryContent(hive: string): Promise<string> {
+  const r = await runTool("hivexregedit", ["--export", hive, "\\"]);
+  const text = r.stdout.replace(/\\\r?\n\s*/g, ""); // join continued hex lines
+  const blocks = new Map<string, string[]>();
+  let key = "";
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === "" || line.startsWith("Windows Registry Editor")) continue;
+    if (line.startsWith("[")) {
+      key = line;
+      blocks.set(key, blocks.get(key) ?? []);
+    } else blocks.get(key)?.push(line);
+  }
+  return [...blocks.keys()]
+    .sort()
+    .map((k) => [k, ...(blocks.get(k) ?? []).sort()].join("\n"))
+    .join("\n\n");
+}
+
 /** Snapshot the media in `iso` (see the module comment); `certFile` is the stack's test certificate (PEM). */
 export async function snapshotMedia(iso: string, certFile: string, scratch: string): Promise<MediaSnapshot> {
   const work = fs.mkdtempSync(path.join(scratch, "snapshot-"));
@@ -75,9 +102,14 @@ export async function snapshotMedia(iso: string, certFile: string, scratch: stri
     await runTool("xorriso", ["-osirrox", "on", "-indev", iso, "-extract", "/", isoDir]);
     makeWritable(isoDir);
     const isoFiles: Record<string, string> = {};
+    const bcdBytes: Record<string, string> = {};
     for (const f of walkFiles(isoDir)) {
       if (f.toLowerCase() === "sources/boot.wim") continue;
-      isoFiles[f] = sha256(fs.readFileSync(path.join(isoDir, f)));
+      const p = path.join(isoDir, f);
+      if (path.basename(f).toUpperCase() === "BCD") {
+        bcdBytes[f] = sha256(fs.readFileSync(p));
+        isoFiles[f] = `reg:${sha256(await registryContent(p))}`;
+      } else isoFiles[f] = sha256(fs.readFileSync(p));
     }
     const wim = path.join(isoDir, "sources", "boot.wim");
     const info = await runTool("wimlib-imagex", ["info", wim]);
@@ -105,7 +137,7 @@ export async function snapshotMedia(iso: string, certFile: string, scratch: stri
         wimFiles[f] = sha256(fs.readFileSync(p));
       }
     }
-    return { isoFiles, wimInfo, wimFiles, badSignatures };
+    return { isoFiles, bcdBytes, wimInfo, wimFiles, badSignatures };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
