@@ -256,10 +256,11 @@ export function markdown(
   lines.push(`# winpe-lab benchmark (${meta.arch}, ${meta.runs} run(s) per scenario)`);
   lines.push("");
   lines.push(
-    "Seconds: median (min–max). **lab**: winpe-lab's demo stack (`pulumi up` through the Automation API, open toolchain, " +
-      "no QEMU boot check); **floor**: the same resource graph with every provider returning at once (bench/floor-program.ts); " +
+    "Seconds: median (min–max). **lab**: winpe-lab's demo stack (the project's `pulumi` CLI: `up --yes --skip-preview`, " +
+      "`preview`, `destroy`; open toolchain, no QEMU boot check); **floor**: the same resource graph with every provider returning at once (bench/floor-program.ts); " +
       "**script**: the manual workflow's tools run directly (bench/reference.ts), *necessary* = only the steps the change needs, " +
-      "*full* = a script's rerun of everything. Tools: external tool runs (WINPE_TOOL_LOG lines), median.",
+      "*full* = a script's rerun of everything. Tools: external tool runs (WINPE_TOOL_LOG lines), median. " +
+      "See bench/README.md for the method and the analysis.",
   );
   lines.push("");
   for (const scale of meta.scales) {
@@ -400,7 +401,7 @@ export function chartSvg(stats: Stats, scales: Scale[], title: string, bigMiB: n
   const panels = scales.filter((s) => stats[s]);
   const groupH = variants.length * barH + groupGap;
   const height = top + scenarios.length * groupH + 60;
-  const width = Math.max(760, labelW + panels.length * (panelW + 40) + 20);
+  const width = Math.max(760, labelW + panels.length * (panelW + 80) + 20);
   let maxMs = 0;
   for (const s of panels)
     for (const sc of scenarios) for (const v of variants) maxMs = Math.max(maxMs, stats[s]?.[sc]?.[v]?.max ?? 0);
@@ -423,7 +424,7 @@ export function chartSvg(stats: Stats, scales: Scale[], title: string, bigMiB: n
       `Script "necessary" of a no-op is nothing to do.</text>`,
   );
   panels.forEach((scale, pi) => {
-    const x0 = labelW + pi * (panelW + 40);
+    const x0 = labelW + pi * (panelW + 80);
     const px = (ms: number) => x0 + (ms / 1000 / maxS) * panelW;
     const name = scale === "small" ? "small boot.wim" : `boot.wim + ${bigMiB} MiB`;
     out.push(`<text x="${x0}" y="${top - 6}" font-size="13" font-weight="bold">${esc(name)}</text>`);
