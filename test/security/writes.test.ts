@@ -18,7 +18,7 @@ const WRITE_CALLS =
   "openat,open,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,rmdir,truncate,symlink,symlinkat,link,linkat";
 
 /** Paths written by the traced processes (absolute), from strace's `-f` log. */
-export function writtenPaths(log: string): string[] {
+function writtenPaths(log: string): string[] {
   const out = new Set<string>();
   for (const line of log.split("\n")) {
     const m = /^\d+\s+(\w+)\((.*)\)\s+=\s+(-?\d+)/.exec(line);
