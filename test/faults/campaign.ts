@@ -213,12 +213,6 @@ export function faultPoints(arch: DemoArch): PointDef[] {
       scope: "cli",
     },
     {
-      id: "upd.build.sign",
-      where: "update (source edited): `osslsigncode sign` wrote the new signed copy, not yet renamed",
-      fault: () => ({ kind: "tool", tool: "osslsigncode", args: ["sign"], mode: "after" }),
-      update: true,
-    },
-    {
       id: "upd.bcd.write",
       where: "update (testsigning off): EFI store rewritten and renamed, update not yet returned",
       fault: (s) => ({
@@ -245,13 +239,6 @@ export function faultPoints(arch: DemoArch): PointDef[] {
       id: "upd.iso.rename",
       where: "update: new temporary ISO complete, rename over the old ISO pending",
       fault: (s) => ({ kind: "rename", target: s.isoPath, when: "before" }),
-      update: true,
-    },
-    {
-      id: "upd.vm.boot",
-      where: "update: QEMU boot check of the new ISO running (killed 1.5 s after QEMU started)",
-      fault: () => ({ kind: "tool", tool: qemuOf(arch), args: [], mode: "start" }),
-      delayMs: 1500,
       update: true,
     },
     {
@@ -350,10 +337,13 @@ async function killedUp(
   }
   if (fired && point.delayMs) await sleep(point.delayMs);
   const tree = descendants(pid);
-  let killed: number[];
+  if (!fired) {
+    killTree(pid);
+    await done;
+    return { fired, note: `up ended (exit ${exited}) before the fault fired`, lingering: [], idlePlugins: [] };
+  }
   if (point.scope === "cli") {
     process.kill(-pid, "SIGKILL");
-    killed = [pid];
     await done;
     // what was running goes on without the engine; wait (up to 30 s) until only plugin processes remain
     const isPlugin = (cmd: string) => /pulumi-language-nodejs|pulumi-resource-|dynamic-provider/.test(cmd);
@@ -370,13 +360,11 @@ async function killedUp(
       lingering: left.filter((p) => !isPlugin(p.cmdline)).map((p) => `${p.pid} ${p.cmdline.slice(0, 100)}`),
       idlePlugins: left.filter((p) => isPlugin(p.cmdline)).map((p) => p.cmdline.split(" ")[0].split("/").pop() ?? ""),
     };
-  } else {
-    killed = killTree(pid);
-    await done;
-    await waitGone([...new Set([...tree, ...killed])]);
   }
-  const note = fired ? `killed ${killed.length} processes` : `up ended (exit ${exited}) before the fault fired`;
-  return { fired, note, lingering: [], idlePlugins: [] };
+  const killed = killTree(pid);
+  await done;
+  await waitGone([...new Set([...tree, ...killed])]);
+  return { fired, note: `killed ${killed.length} processes`, lingering: [], idlePlugins: [] };
 }
 
 /**

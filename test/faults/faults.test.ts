@@ -1,9 +1,10 @@
 /**
  * Fault injection (issue 8, part 1): for both demo stacks, `pulumi up` is SIGKILLed at every step boundary and
  * inside every long step (certificate, build, BCD write, mount, inject, commit, ISO write, VM definition and boot
- * check): 20 points per stack, listed in campaign.ts (18 kill the whole process tree, as a crash would; 2 kill the
- * CLI alone, as `kill -9 <pid>` would). After each kill, the documented recovery (`pulumi cancel` when the stack
- * is locked, `pulumi refresh --clear-pending-creates`, `pulumi up`: see campaign.ts) must converge to media equal
+ * check): 23 points per stack, listed in campaign.ts — 18 kill a first `up` and 3 an update (a source edited,
+ * testsigning off) with the whole process tree, as a crash would; 2 kill the CLI alone, as `kill -9 <pid>` would.
+ * After each kill, the documented recovery (`pulumi cancel` when the stack is locked, `pulumi refresh
+ * --clear-pending-creates`, `pulumi up`: see campaign.ts) must converge to media equal
  * to a clean run's (media.ts says what "equal" means), and `pulumi destroy` must leave no mount, no staging or
  * bookkeeping folder, no temporary file, no ISO, no QEMU, no lock or claim file, boot.wim as copype made it and
  * the BCD stores byte-identical to after copype. The table is printed and written to `.work/faults-report.md`.
