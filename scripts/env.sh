@@ -6,6 +6,7 @@
 # Passphrase policy: see README ("Secrets and passphrases").
 WINPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export WINPE_ROOT
+export WINPE_LAB_ROOT="$WINPE_ROOT"   # where dynamic providers load dist/ from
 export PATH="$WINPE_ROOT/.tools/bin:$PATH"
 export PULUMI_HOME="${PULUMI_HOME:-$WINPE_ROOT/.tools/pulumi-home}"
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$WINPE_ROOT/.pulumi-state}"

@@ -43,4 +43,30 @@ if [ -n "$stack" ] && [ -f "stacks/Pulumi.$stack.yaml" ] && [ "${args[0]:-}" != 
     pulumi stack init "$stack" >/dev/null
   fi
 fi
+# A `pulumi` killed mid-update leaves its stack lock, which Pulumi never finds stale. Remove the locks of this
+# stack whose process is gone (same host, pid not running), and say so; a live holder's lock stays.
+if [ -n "$stack" ] && [ "${PULUMI_BACKEND_URL#file://}" != "$PULUMI_BACKEND_URL" ]; then
+  node -e '
+    const fs = require("fs"), path = require("path"), os = require("os");
+    const [dir, stack] = process.argv.slice(1);
+    let orgs = [];
+    try { orgs = fs.readdirSync(dir); } catch { process.exit(0); }
+    for (const org of orgs) {
+      const d = path.join(dir, org, "winpe-lab", stack);
+      let files = [];
+      try { files = fs.readdirSync(d).filter((f) => f.endsWith(".json")); } catch { continue; }
+      for (const f of files) {
+        let lock;
+        try { lock = JSON.parse(fs.readFileSync(path.join(d, f), "utf8")); } catch { continue; }
+        if (lock.hostname !== os.hostname() || !Number.isInteger(lock.pid)) continue;
+        let alive = true;
+        try { process.kill(lock.pid, 0); } catch (e) { alive = e.code === "EPERM"; }
+        if (alive) continue;
+        fs.rmSync(path.join(d, f), { force: true });
+        fs.rmSync(path.join(d, `${f}.attrs`), { force: true });
+        console.error(`winpe-lab: removed the lock of stack ${stack} left by a killed pulumi (pid ${lock.pid}, ${lock.timestamp ?? ""}); run refresh --clear-pending-creates if a resource was being created`);
+      }
+    }
+  ' "${PULUMI_BACKEND_URL#file://}/.pulumi/locks" "$stack" || true
+fi
 exec pulumi "$@"

@@ -29,15 +29,20 @@ export interface ProviderImpl {
 /**
  * A dynamic provider whose methods load `dist/resources/providers/<implName>.js` at call time.
  *
- * The project root is found from the environment variable `WINPE_LAB_ROOT` (set by our scripts), else
- * the current directory of the provider process (the Pulumi project's folder).
+ * The project root is found from the environment variable `WINPE_LAB_ROOT` (set by our scripts), else the
+ * current directory of the provider process or its parent (the program's folder: the project, or its dist/).
  */
 export function providerShell(implName: string): pulumi.dynamic.ResourceProvider {
   // Everything below is serialized: keep it free of captured objects other than the string implName.
   const load = (): ProviderImpl => {
     const nodePath = require("node:path");
-    const root = process.env.WINPE_LAB_ROOT || process.cwd();
-    return require(nodePath.join(root, "dist", "resources", "providers", `${implName}.js`));
+    const nodeFs = require("node:fs");
+    const rel = nodePath.join("dist", "resources", "providers", `${implName}.js`);
+    // the project folder: WINPE_LAB_ROOT (our scripts set it), else the provider's working folder or its parent
+    // (the engine starts it in the program's folder, which is dist/ when the program runs as dist/index.js)
+    const roots = [process.env.WINPE_LAB_ROOT, process.cwd(), nodePath.dirname(process.cwd())].filter(Boolean);
+    const root = roots.find((r: string) => nodeFs.existsSync(nodePath.join(r, rel))) ?? roots[0];
+    return require(nodePath.join(root, rel));
   };
   return {
     async check(olds, news) {
