@@ -30,6 +30,8 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 total_start=$(now)
 
 # --- Go toolchain -------------------------------------------------------------------------------------
+# the machine's Go lives in /usr/local/go on these images; a non-login shell (CI) may not have it on PATH
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
 if ! command -v go >/dev/null 2>&1; then
   echo "[build-engine] error: 'go' is not on PATH. Install Go $(awk '/^go /{print $2}' "$engine/go.mod") or newer" \
     "from https://go.dev/dl/ (Debian's golang-go package is too old) and put its bin/ on PATH." >&2
