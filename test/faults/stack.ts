@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { privateDirFor } from "../../resources/mounted-image";
 import { copype } from "../../resources/toolchains/open/copype";
-import { type DemoArch, writeProgram } from "../helpers/demo-stack";
+import type { DemoArch } from "../helpers/demo-stack";
 import { engineEnv, openStack, REPO_ROOT, scratchDir, TOOLS_BIN } from "../helpers/pulumi";
 import { wimContent } from "../helpers/wim";
 
@@ -53,6 +53,43 @@ function demoConfig(
   };
 }
 
+/**
+ * The program as the product runs it (Pulumi.yaml `main: dist/index.js`, no TypeScript at run time): a copy of the
+ * compiled dist/index.js in `<programDir>/dist/`, requiring the repo's dist/resources/, so that the program folder
+ * (the parent of dist/) is the project folder the config's relative paths resolve against.
+ */
+export function writeCompiledProgram(programDir: string): void {
+  const compiled = path.join(REPO_ROOT, "dist", "index.js");
+  if (!fs.existsSync(compiled))
+    throw new Error(`${compiled} is missing: run scripts/build-dist.sh (the test set-up does)`);
+  fs.mkdirSync(path.join(programDir, "dist"), { recursive: true });
+  fs.writeFileSync(
+    path.join(programDir, "Pulumi.yaml"),
+    [
+      "name: winpe-lab",
+      "runtime:",
+      "  name: nodejs",
+      "  options:",
+      "    typescript: false",
+      "main: dist/index.js",
+      "plugins:",
+      "  providers:",
+      "    - name: command",
+      "      version: 1.2.1",
+      `      path: ${path.join(REPO_ROOT, ".tools", "bin")}`,
+      "",
+    ].join("\n"),
+  );
+  const source = fs
+    .readFileSync(compiled, "utf8")
+    .replaceAll(
+      'require("./resources/',
+      `require(${JSON.stringify(`${path.join(REPO_ROOT, "dist", "resources")}/`).slice(0, -1)}`,
+    )
+    .replace(/\/\/# sourceMappingURL=.*$/m, "");
+  fs.writeFileSync(path.join(programDir, "dist", "index.js"), source);
+}
+
 export async function makeTemplate(arch: DemoArch, root: string): Promise<Template> {
   const dir = path.join(root, `template-${arch}`);
   fs.mkdirSync(dir, { recursive: true });
@@ -61,7 +98,7 @@ export async function makeTemplate(arch: DemoArch, root: string): Promise<Templa
   fs.mkdirSync(path.join(dir, "out"), { recursive: true });
   fs.mkdirSync(path.join(dir, "tmp"), { recursive: true });
   const programDir = path.join(dir, "program");
-  writeProgram(programDir);
+  writeCompiledProgram(programDir);
   const name = `faults-${arch}`;
   const stack = await openStack(programDir, name, path.join(dir, "state"));
   await stack.setAllConfig(
@@ -169,7 +206,7 @@ export async function openFaultStack(
   const workspace = opts.workspace ?? path.join(dir, wsName(t.arch));
   if (!opts.workspace) fs.cpSync(path.join(t.dir, wsName(t.arch)), workspace, { recursive: true });
   fs.cpSync(path.join(t.dir, "src"), path.join(dir, "src"), { recursive: true });
-  writeProgram(path.join(dir, "program"));
+  writeCompiledProgram(path.join(dir, "program"));
   const name = opts.name ?? `faults-${t.arch}`;
   const paths = {
     workspace,
