@@ -412,7 +412,7 @@ export async function runPoint(
   t: Template,
   point: PointDef,
   clean: MediaSnapshot,
-  opts: { root: string; preload: string; keep?: boolean },
+  opts: { root: string; preload: string; keep?: boolean; viaScript?: boolean },
 ): Promise<PointResult> {
   const started = Date.now();
   const s = cloneStack(t, opts.root, `${t.arch}-${point.id}`);
@@ -468,22 +468,28 @@ export async function runPoint(
     const emptyAttrs = emptyStateAttrs(s);
     if (emptyAttrs.length > 0) r.leftAfterKill.push("empty checkpoint .attrs");
 
-    // what a user is told to do after a crash (see the module comment)
+    // what a user is told to do after a crash (see the module comment and the README's "After a crash"): through
+    // `npm run -s pulumi` (scripts/pulumi.sh, which removes a dead process's stack lock itself) or, for every other
+    // point, the pulumi binary with `pulumi cancel` first
+    const viaScript = opts.viaScript ?? false;
     const step = async (args: string[]) => {
-      let x = await pulumiCli(s, args);
+      let x = await pulumiCli(s, args, {}, viaScript);
       if (x.code !== 0 && /failed to load checkpoint/.test(x.output)) {
         const removed = emptyStateAttrs(s);
         for (const f of removed) fs.rmSync(f);
         if (removed.length > 0) {
           r.steps.push("rm empty checkpoint .attrs");
-          x = await pulumiCli(s, args);
+          x = await pulumiCli(s, args, {}, viaScript);
         }
       }
-      r.steps.push(args.filter((a) => a !== "--yes" && a !== "--skip-preview").join(" "));
+      const shown = args.filter((a) => a !== "--yes" && a !== "--skip-preview").join(" ");
+      r.steps.push(viaScript ? `npm run -s pulumi -- ${shown}` : `pulumi ${shown}`);
+      if (viaScript && /removed the lock of stack .* left by a killed pulumi/.test(x.output))
+        r.steps.push("(its stale stack lock removed by scripts/pulumi.sh)");
       if (x.code !== 0) r.recovery.push(`pulumi ${args[0]} failed (exit ${x.code}): ${firstLines(x.output)}`);
       return x.code === 0;
     };
-    if (locked) await step(["cancel", "--yes"]);
+    if (locked && !viaScript) await step(["cancel", "--yes"]);
     await step(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"]);
     const upOk = await step(["up", "--yes", "--skip-preview"]);
     phase("recover");

@@ -295,26 +295,36 @@ export function spawnPulumi(
 }
 
 /**
- * `pulumi <args> --stack <name> --non-interactive`, run to completion, as a user types it; the output is appended
- * to `<stack folder>/engine.log` and returned.
+ * `pulumi <args> --stack <name> --non-interactive`, run to completion, as a user types it: the pulumi binary, or
+ * with `viaScript` the project's `npm run -s pulumi` (scripts/pulumi.sh, with `--cwd` at the stack's program). The
+ * output is appended to `<stack folder>/engine.log` and returned.
  */
 export function pulumiCli(
   s: FaultStack,
   args: string[],
   extraEnv: Record<string, string> = {},
+  viaScript = false,
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const c = spawn(path.join(TOOLS_BIN, "pulumi"), [...args, "--stack", s.name, "--non-interactive"], {
-      cwd: s.programDir,
-      env: engineProcessEnv(s, extraEnv),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const full = [...args, "--stack", s.name, "--non-interactive"];
+    const c = viaScript
+      ? spawn("bash", [path.join(REPO_ROOT, "scripts", "pulumi.sh"), ...full, "--cwd", s.programDir], {
+          cwd: REPO_ROOT,
+          env: engineProcessEnv(s, extraEnv),
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+      : spawn(path.join(TOOLS_BIN, "pulumi"), full, {
+          cwd: s.programDir,
+          env: engineProcessEnv(s, extraEnv),
+          stdio: ["ignore", "pipe", "pipe"],
+        });
     const chunks: Buffer[] = [];
     c.stdout.on("data", (d: Buffer) => chunks.push(d));
     c.stderr.on("data", (d: Buffer) => chunks.push(d));
     c.on("close", (code) => {
       const output = Buffer.concat(chunks).toString("utf8");
-      fs.appendFileSync(path.join(s.dir, "engine.log"), `$ pulumi ${args.join(" ")}\n${output}\n[exit ${code}]\n`);
+      const cmd = `${viaScript ? "scripts/pulumi.sh" : "pulumi"} ${args.join(" ")}`;
+      fs.appendFileSync(path.join(s.dir, "engine.log"), `$ ${cmd}\n${output}\n[exit ${code}]\n`);
       resolve({ code, output });
     });
   });
