@@ -9,7 +9,8 @@
  * bookkeeping folder, no temporary file, no ISO, no QEMU, no lock or claim file, boot.wim as copype made it and
  * the BCD stores byte-identical to after copype. The table is printed and written to `.work/faults-report.md`.
  *
- * Time: about 15 s per point, 2 points at a time: ~5.5 min for both stacks on 2 cores.
+ * Time: 12-25 s per point, 2 points at a time: about 6 min for both stacks (46 points) on 2 cores, also inside a
+ * full `npm test`.
  * Knobs: WINPE_FAULTS_JOBS (points at a time, default 2), WINPE_FAULTS_ONLY (comma-separated point ids or
  * `arch/id`, for debugging), WINPE_FAULTS_KEEP=1 (keep every point's scratch folder; the folders of points that
  * did not converge are always kept, under .work/tmp/faults-*).
