@@ -65,9 +65,6 @@ export function desiredSettings(a: Args): Array<{ object: string; name: string; 
   return out;
 }
 
-function secretsOf(a: Args): string[] {
-  return a.kdnet ? [a.kdnet.key] : [];
-}
 
 /** Human form of an element value (never a secret's value). */
 function display(store: BcdStore, e: AppliedElement, v: { regType: number; hex: string } | null): string {
@@ -479,7 +476,6 @@ async function run(olds: Record<string, unknown> | undefined, news: Record<strin
     effective[file] = effectiveOf(file, applied[file]);
     storeHashes[file] = applied[file].writtenSha256;
   }
-  void secretsOf;
   return { ...a, applied, effective, storeHashes, drift: [] as string[] };
 }
 
