@@ -65,7 +65,6 @@ export function desiredSettings(a: Args): Array<{ object: string; name: string; 
   return out;
 }
 
-
 /** Human form of an element value (never a secret's value). */
 function display(store: BcdStore, e: AppliedElement, v: { regType: number; hex: string } | null): string {
   if (!v) return "(absent)";
