@@ -5,8 +5,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BcdStore } from "../resources/formats/bcd/index";
-import { Hive } from "../resources/formats/regf/index";
+import { BcdStore } from "../formats/bcd/index";
+import { Hive } from "../formats/regf/index";
 
 const file =
   process.argv[2] ??

@@ -7,7 +7,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runTool } from "../resources/runtime/exec";
+import { runTool } from "../runtime/exec";
 import { type Arch, log, nowMs, OUT_DIR } from "./common";
 
 function writePayload(file: string, bytes: number): void {

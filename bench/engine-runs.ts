@@ -6,12 +6,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { mediaFingerprint } from "../formats/media-tree";
 import { projectRevisions } from "../resources/driver-build";
-import { mediaFingerprint } from "../resources/formats/media-tree";
-import { PersistentDigestCache } from "../resources/runtime/digest";
-import { runTool } from "../resources/runtime/exec";
-import { planBuild } from "../resources/toolchains/open/build";
+import { PersistentDigestCache } from "../runtime/digest";
+import { runTool } from "../runtime/exec";
 import { type DemoStack, openDemoStack } from "../test/helpers/demo-stack";
+import { planBuild } from "../toolchains/open/build";
 import {
   type Arch,
   lineCount,

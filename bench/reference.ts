@@ -15,13 +15,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run as winpeBcd } from "../resources/cli/bcd";
-import { runTool } from "../resources/runtime/exec";
-import { buildProject } from "../resources/toolchains/open/build";
-import { copype } from "../resources/toolchains/open/copype";
-import { makeMedia } from "../resources/toolchains/open/makemedia";
-import { type CreatedTestCertificate, createTestCertificate, signFile } from "../resources/toolchains/open/sign";
+import { run as winpeBcd } from "../cli/bcd";
+import { runTool } from "../runtime/exec";
 import { REPO_ROOT, scratchDir } from "../test/helpers/pulumi";
+import { buildProject } from "../toolchains/open/build";
+import { copype } from "../toolchains/open/copype";
+import { makeMedia } from "../toolchains/open/makemedia";
+import { type CreatedTestCertificate, createTestCertificate, signFile } from "../toolchains/open/sign";
 import { type Arch, lineCount, log, nowMs, readJsonLines, type Sample, type Scale, summarizeTools } from "./common";
 
 interface RefWorkspace {

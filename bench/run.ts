@@ -9,9 +9,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runTool } from "../resources/runtime/exec";
-import { copype } from "../resources/toolchains/open/copype";
+import { runTool } from "../runtime/exec";
 import { REPO_ROOT, scratchDir } from "../test/helpers/pulumi";
+import { copype } from "../toolchains/open/copype";
 import { ensureBigWim } from "./bigwim";
 import {
   type Arch,

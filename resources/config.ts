@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
-import { normalizeImagePath } from "./formats/image-path";
+import { normalizeImagePath } from "../formats/image-path";
 
 export const CONFIG_NAMESPACE = "winpe-lab";
 

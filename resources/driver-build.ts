@@ -11,8 +11,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { sha256, stableStringify } from "../runtime/digest";
 import { providerShell } from "./providers/shell";
-import { sha256, stableStringify } from "./runtime/digest";
 import type { SigningCert } from "./test-certificate";
 
 export const DriverBuildArgsSchema = z

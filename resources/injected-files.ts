@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { validateImagePaths } from "./formats/image-path";
+import { validateImagePaths } from "../formats/image-path";
 import type { MountRef } from "./mounted-image";
 import { providerShell } from "./providers/shell";
 

@@ -1,7 +1,7 @@
 /**
  * `MountedImage`: a WIM image mounted for changes, living across `up`s so iterating does not pay a mount each
  * time. adk: DISM `/Mount-Image` (delete: `/Unmount-Image /Discard`). open: a mount-free claim on the WIM with
- * the mount folder as the staging area (see resources/toolchains/open/image.ts for why).
+ * the mount folder as the staging area (see toolchains/open/image.ts for why).
  *
  * Refresh finds the truth (mounted, stale, gone); a stale mount is recovered on the next `up` and reported.
  * One writer per WIM: a second stack that mounts the same WIM gets an error naming the holder.

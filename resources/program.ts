@@ -6,18 +6,18 @@
  */
 import * as nodePath from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { normalizeImagePath } from "../formats/image-path";
+import { mediaFingerprint } from "../formats/media-tree";
+import { PersistentDigestCache, sha256 } from "../runtime/digest";
+import { readAdkProjectFacts } from "../toolchains/adk/plan";
+import { planBuild } from "../toolchains/open/build";
 import { BcdSettings } from "./bcd-settings";
 import type { StackConfig } from "./config";
 import { DriverBuild, projectRevisions } from "./driver-build";
-import { normalizeImagePath } from "./formats/image-path";
-import { mediaFingerprint } from "./formats/media-tree";
 import { ImageCommit } from "./image-commit";
 import { InjectedFiles } from "./injected-files";
 import { MountedImage } from "./mounted-image";
-import { PersistentDigestCache, sha256 } from "./runtime/digest";
 import { TestCertificate } from "./test-certificate";
-import { readAdkProjectFacts } from "./toolchains/adk/plan";
-import { planBuild } from "./toolchains/open/build";
 import { VmBootMedia } from "./vm-boot-media";
 import { WinPeIso } from "./winpe-iso";
 

@@ -5,10 +5,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-if [ -f dist/.stamp ] && [ -z "$(find index.ts resources tsconfig.json tsconfig.build.json package-lock.json -newer dist/.stamp -print -quit 2>/dev/null)" ]; then
+if [ -f dist/.stamp ] && [ -z "$(find index.ts resources formats runtime toolchains cli tsconfig.json tsconfig.build.json package-lock.json -newer dist/.stamp -print -quit 2>/dev/null)" ]; then
   exit 0
 fi
-[ "${1:-}" = "--quiet" ] || echo "[build] compiling index.ts and resources/ to dist/" >&2
+[ "${1:-}" = "--quiet" ] || echo "[build] compiling index.ts, resources/ and the libraries to dist/" >&2
 rm -rf dist.tmp
 node_modules/.bin/tsc -p tsconfig.build.json --outDir dist.tmp
 touch dist.tmp/.stamp

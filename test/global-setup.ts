@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runTool } from "../resources/runtime/exec";
+import { runTool } from "../runtime/exec";
 
 const ROOT = path.resolve(__dirname, "..");
 

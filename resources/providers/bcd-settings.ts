@@ -2,15 +2,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { type BcdStore, decodeIpv4, openStore } from "../../formats/bcd";
+import { copyFileAtomic, removeStaleTemps } from "../../runtime/atomic";
+import { fileDigests, sha256, stableStringify } from "../../runtime/digest";
+import { withLock } from "../../runtime/locks";
+import { report } from "../../runtime/progress";
+import type { BcdFlag } from "../../toolchains/adk/bcdedit";
+import { BCD_FLAGS, planBcdSettings, planBcdSettingsRestore } from "../../toolchains/adk/plan";
+import { assertWindows, runAdk } from "../../toolchains/adk/run";
 import { BcdSettingsArgsSchema } from "../bcd-settings";
-import { type BcdStore, decodeIpv4, openStore } from "../formats/bcd";
-import { copyFileAtomic, removeStaleTemps } from "../runtime/atomic";
-import { fileDigests, sha256, stableStringify } from "../runtime/digest";
-import { withLock } from "../runtime/locks";
-import { report } from "../runtime/progress";
-import type { BcdFlag } from "../toolchains/adk/bcdedit";
-import { BCD_FLAGS, planBcdSettings, planBcdSettingsRestore } from "../toolchains/adk/plan";
-import { assertWindows, runAdk } from "../toolchains/adk/run";
 import { checkWith, InputError, parseInputs } from "./errors";
 
 const TYPE = "BcdSettings";

@@ -2,15 +2,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { readPeHeaders } from "../../formats/pe";
+import { removeStaleTemps } from "../../runtime/atomic";
+import { fileDigests, stableStringify } from "../../runtime/digest";
+import { progressReporter, report } from "../../runtime/progress";
+import { planDriverBuild, readAdkProjectFacts } from "../../toolchains/adk/plan";
+import { runAdk } from "../../toolchains/adk/run";
+import { type BuildInputFile, buildProject, changedInputs } from "../../toolchains/open/build";
+import { signFile, verifySignature } from "../../toolchains/open/sign";
 import { DriverBuildArgsSchema, type DriverBuildOutput } from "../driver-build";
-import { readPeHeaders } from "../formats/pe";
-import { removeStaleTemps } from "../runtime/atomic";
-import { fileDigests, stableStringify } from "../runtime/digest";
-import { progressReporter, report } from "../runtime/progress";
-import { planDriverBuild, readAdkProjectFacts } from "../toolchains/adk/plan";
-import { runAdk } from "../toolchains/adk/run";
-import { type BuildInputFile, buildProject, changedInputs } from "../toolchains/open/build";
-import { signFile, verifySignature } from "../toolchains/open/sign";
 import { checkWith, parseInputs } from "./errors";
 
 const TYPE = "DriverBuild";

@@ -1,13 +1,13 @@
 /** Provider logic of {@link ImageCommit} (loaded at call time by the shell in resources/image-commit.ts). */
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { fileDigests, stableStringify } from "../../runtime/digest";
+import { report } from "../../runtime/progress";
+import { imageBackend } from "../../toolchains";
+import type { ImageChange, StepContext } from "../../toolchains/types";
 import { ImageCommitArgsSchema } from "../image-commit";
 import type { StagedFile } from "../injected-files";
 import type { MountRef } from "../mounted-image";
-import { fileDigests, stableStringify } from "../runtime/digest";
-import { report } from "../runtime/progress";
-import { imageBackend } from "../toolchains";
-import type { ImageChange, StepContext } from "../toolchains/types";
 import { checkWith, parseInputs } from "./errors";
 
 const TYPE = "ImageCommit";

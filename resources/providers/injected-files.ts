@@ -2,13 +2,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { normalizeImagePath } from "../formats/image-path";
+import { normalizeImagePath } from "../../formats/image-path";
+import { fileDigests, sha256, stableStringify } from "../../runtime/digest";
+import { report } from "../../runtime/progress";
+import { imageBackend } from "../../toolchains";
+import type { StepContext } from "../../toolchains/types";
 import { InjectedFilesArgsSchema, type StagedFile } from "../injected-files";
 import type { MountRef } from "../mounted-image";
-import { fileDigests, sha256, stableStringify } from "../runtime/digest";
-import { report } from "../runtime/progress";
-import { imageBackend } from "../toolchains";
-import type { StepContext } from "../toolchains/types";
 import { checkWith, InputError, parseInputs } from "./errors";
 
 const TYPE = "InjectedFiles";

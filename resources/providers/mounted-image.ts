@@ -1,9 +1,9 @@
 /** Provider logic of {@link MountedImage} (loaded at call time by the shell in resources/mounted-image.ts). */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { report } from "../../runtime/progress";
+import { imageBackend } from "../../toolchains";
+import type { MountSpec, StepContext } from "../../toolchains/types";
 import { MountedImageArgsSchema, type MountRef, privateDirFor } from "../mounted-image";
-import { report } from "../runtime/progress";
-import { imageBackend } from "../toolchains";
-import type { MountSpec, StepContext } from "../toolchains/types";
 import { checkWith, parseInputs } from "./errors";
 
 const TYPE = "MountedImage";

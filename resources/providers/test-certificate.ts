@@ -1,13 +1,13 @@
 /** Provider logic of {@link TestCertificate} (loaded at call time by the shell in resources/test-certificate.ts). */
 import * as fs from "node:fs";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { stableStringify } from "../runtime/digest";
-import { report } from "../runtime/progress";
+import { stableStringify } from "../../runtime/digest";
+import { report } from "../../runtime/progress";
+import { parseThumbprint } from "../../toolchains/adk/build";
+import { planTestCertificate, planTestCertificateDestroy } from "../../toolchains/adk/plan";
+import { AdkUnavailableError, runAdk } from "../../toolchains/adk/run";
+import { certificateThumbprint, createTestCertificate } from "../../toolchains/open/sign";
 import { TestCertificateArgsSchema } from "../test-certificate";
-import { parseThumbprint } from "../toolchains/adk/build";
-import { planTestCertificate, planTestCertificateDestroy } from "../toolchains/adk/plan";
-import { AdkUnavailableError, runAdk } from "../toolchains/adk/run";
-import { certificateThumbprint, createTestCertificate } from "../toolchains/open/sign";
 import { checkWith, parseInputs } from "./errors";
 
 const TYPE = "TestCertificate";

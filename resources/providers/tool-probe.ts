@@ -1,6 +1,6 @@
 /** Provider logic of {@link ToolProbe} (loaded at call time by the shell in resources/tool-probe.ts). */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { runTool } from "../runtime/exec";
+import { runTool } from "../../runtime/exec";
 import { ToolProbeArgsSchema, type ToolProbeOutputs } from "../tool-probe";
 import { checkWith, parseInputs } from "./errors";
 

@@ -2,13 +2,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { copyFileAtomic, writeFileAtomic } from "../runtime/atomic";
-import { stableStringify } from "../runtime/digest";
-import { progressReporter, report } from "../runtime/progress";
-import * as hyperv from "../toolchains/adk/hyperv";
-import { planVm, planVmDestroy } from "../toolchains/adk/plan";
-import { renderCommand } from "../toolchains/adk/quote";
-import { runAdk } from "../toolchains/adk/run";
+import { copyFileAtomic, writeFileAtomic } from "../../runtime/atomic";
+import { stableStringify } from "../../runtime/digest";
+import { progressReporter, report } from "../../runtime/progress";
+import * as hyperv from "../../toolchains/adk/hyperv";
+import { planVm, planVmDestroy } from "../../toolchains/adk/plan";
+import { renderCommand } from "../../toolchains/adk/quote";
+import { runAdk } from "../../toolchains/adk/run";
 import { VmBootMediaArgsSchema } from "../vm-boot-media";
 import { checkWith, parseInputs } from "./errors";
 
@@ -31,7 +31,7 @@ export function shellQuote(arg: string): string {
 
 /** The QEMU command that boots the ISO interactively (serial console on stdio), for the open toolchain. */
 export async function qemuArgv(a: Args): Promise<string[]> {
-  const { DEFAULT_FIRMWARE } = await import("../toolchains/open/boot");
+  const { DEFAULT_FIRMWARE } = await import("../../toolchains/open/boot");
   const fw = DEFAULT_FIRMWARE[a.arch];
   const vars = path.join(a.vmDir, "vars.fd");
   const machine =
@@ -77,7 +77,7 @@ async function attach(olds: Record<string, unknown> | undefined, inputs: Record<
     };
   }
   if (!fs.existsSync(a.isoPath)) throw new Error(`${TYPE}: 'isoPath' ${a.isoPath} does not exist`);
-  const { DEFAULT_FIRMWARE, bootCheck } = await import("../toolchains/open/boot");
+  const { DEFAULT_FIRMWARE, bootCheck } = await import("../../toolchains/open/boot");
   fs.mkdirSync(a.vmDir, { recursive: true });
   const vars = path.join(a.vmDir, "vars.fd");
   if (!fs.existsSync(vars)) copyFileAtomic(DEFAULT_FIRMWARE[a.arch].vars, vars);

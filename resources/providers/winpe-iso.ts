@@ -3,12 +3,12 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { removeStaleTemps } from "../runtime/atomic";
-import { fileDigests, stableStringify } from "../runtime/digest";
-import { withLock } from "../runtime/locks";
-import { progressReporter, report } from "../runtime/progress";
-import { isoTempPath, planIso } from "../toolchains/adk/plan";
-import { runAdk } from "../toolchains/adk/run";
+import { removeStaleTemps } from "../../runtime/atomic";
+import { fileDigests, stableStringify } from "../../runtime/digest";
+import { withLock } from "../../runtime/locks";
+import { progressReporter, report } from "../../runtime/progress";
+import { isoTempPath, planIso } from "../../toolchains/adk/plan";
+import { runAdk } from "../../toolchains/adk/run";
 import { WinPeIsoArgsSchema } from "../winpe-iso";
 import { checkWith, InputError, parseInputs } from "./errors";
 
@@ -33,7 +33,7 @@ async function write(inputs: Record<string, unknown>) {
       // an ISO write killed before its rename left its temporary files beside the ISO
       for (const t of removeStaleTemps(path.dirname(a.isoPath), path.basename(a.isoPath)))
         void report(who, `removed ${t}, left by an interrupted ISO write`, "warning");
-      const { makeMedia } = await import("../toolchains/open/makemedia");
+      const { makeMedia } = await import("../../toolchains/open/makemedia");
       await makeMedia(a.workspace, a.isoPath, {
         force: true,
         arch: a.arch,

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setProgressFallback } from "../../resources/runtime/progress";
+import { setProgressFallback } from "../../runtime/progress";
 import { type BadInputCase, CASES } from "./cases";
 import { EngineProgram } from "./engine";
 import { failed, messageOf, type Outcome, Scratch, snapshot, snapshotDiff, summarize } from "./workspace";

@@ -8,18 +8,18 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createEmptyStore } from "../../formats/bcd/index";
+import { validateImagePaths } from "../../formats/image-path";
+import { Hive } from "../../formats/regf/index";
 import { parseStackConfig, rawConfigToObject } from "../../resources/config";
-import { createEmptyStore } from "../../resources/formats/bcd/index";
-import { validateImagePaths } from "../../resources/formats/image-path";
-import { Hive } from "../../resources/formats/regf/index";
 import * as bcdP from "../../resources/providers/bcd-settings";
 import * as injectP from "../../resources/providers/injected-files";
 import * as mountP from "../../resources/providers/mounted-image";
 import * as certP from "../../resources/providers/test-certificate";
 import * as isoP from "../../resources/providers/winpe-iso";
-import { buildProject, planBuild, verifyBuiltFile } from "../../resources/toolchains/open/build";
-import { copype } from "../../resources/toolchains/open/copype";
-import { makeMedia } from "../../resources/toolchains/open/makemedia";
+import { buildProject, planBuild, verifyBuiltFile } from "../../toolchains/open/build";
+import { copype } from "../../toolchains/open/copype";
+import { makeMedia } from "../../toolchains/open/makemedia";
 import type { EngineProgram } from "./engine";
 import { checkFails, type Outcome, rejects, type Workspace, winpe, withPath } from "./workspace";
 

@@ -8,10 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { CheckResult } from "@pulumi/pulumi/dynamic";
-import { sha256 } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
-import { buildProject } from "../../resources/toolchains/open/build";
-import { copype } from "../../resources/toolchains/open/copype";
+import { sha256 } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
+import { buildProject } from "../../toolchains/open/build";
+import { copype } from "../../toolchains/open/copype";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 export const BCD_FIXTURES =

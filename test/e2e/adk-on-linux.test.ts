@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runTool } from "../../resources/runtime/exec";
+import { runTool } from "../../runtime/exec";
 import { writeProgram } from "../helpers/demo-stack";
 import { openStack, REPO_ROOT, scratchDir } from "../helpers/pulumi";
 

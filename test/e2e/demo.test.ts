@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256 } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
+import { sha256 } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
 import {
   type DemoArch,
   type DemoStack,

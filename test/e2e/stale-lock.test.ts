@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runTool } from "../../resources/runtime/exec";
+import { runTool } from "../../runtime/exec";
 import { REPO_ROOT, scratchDir } from "../helpers/pulumi";
 
 describe("stale Pulumi stack locks", () => {

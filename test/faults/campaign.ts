@@ -22,7 +22,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sha256 } from "../../resources/runtime/digest";
+import { sha256 } from "../../runtime/digest";
 import type { DemoArch } from "../helpers/demo-stack";
 import { listAll } from "../helpers/demo-stack";
 import { wimContent } from "../helpers/wim";

@@ -14,7 +14,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runTool } from "../../resources/runtime/exec";
+import { runTool } from "../../runtime/exec";
 
 export type WrapperMode = "before" | "after" | "start" | "torn";
 

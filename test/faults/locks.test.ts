@@ -5,7 +5,7 @@
  *   the first stack's WIM, mount folder and ISO are untouched;
  * - through the image backend: two stacks that share only the mount folder (different WIMs) are refused the same
  *   way;
- * - through resources/runtime/locks.ts: a second process waits for a live holder with a visible message and
+ * - through runtime/locks.ts: a second process waits for a live holder with a visible message and
  *   fails after its wait naming the holder; the lock of a process killed with SIGKILL is found stale (dead pid)
  *   and taken over;
  * - the amd64 and arm64 demo stacks, which share nothing (but the machine-wide lock folder), run `pulumi up` at
@@ -15,9 +15,9 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256 } from "../../resources/runtime/digest";
-import { LockedError, withLock } from "../../resources/runtime/locks";
-import { openImageBackend } from "../../resources/toolchains/open/image";
+import { sha256 } from "../../runtime/digest";
+import { LockedError, withLock } from "../../runtime/locks";
+import { openImageBackend } from "../../toolchains/open/image";
 import { listAll } from "../helpers/demo-stack";
 import { REPO_ROOT, scratchDir } from "../helpers/pulumi";
 import { makeWim } from "../helpers/wim";
@@ -45,7 +45,7 @@ function holdLockInChild(
   holder: string,
   holdMs: number,
 ): { ready: Promise<number>; exited: Promise<number | null>; pid: number } {
-  const lib = path.join(REPO_ROOT, "dist", "resources", "runtime", "locks.js");
+  const lib = path.join(REPO_ROOT, "dist", "runtime", "locks.js");
   const code = `
     const { withLock } = require(${JSON.stringify(lib)});
     withLock(${JSON.stringify(kind)}, ${JSON.stringify(subject)}, ${JSON.stringify(holder)}, async () => {

@@ -23,8 +23,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sha256 } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
+import { sha256 } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
 
 export interface MediaSnapshot {
   /** ISO file (media-relative, `/` separators) -> sha256 (BCD stores: `reg:` + sha256 of the normalized export). */

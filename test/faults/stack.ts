@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { privateDirFor } from "../../resources/mounted-image";
-import { copype } from "../../resources/toolchains/open/copype";
+import { copype } from "../../toolchains/open/copype";
 import type { DemoArch } from "../helpers/demo-stack";
 import { engineEnv, openStack, REPO_ROOT, scratchDir, TOOLS_BIN } from "../helpers/pulumi";
 import { wimContent } from "../helpers/wim";

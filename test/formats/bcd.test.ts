@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newDebugKey, run } from "../../resources/cli/bcd";
+import { newDebugKey, run } from "../../cli/bcd";
 import {
   BcdError,
   buildWinPeMediaStore,
@@ -15,9 +15,9 @@ import {
   WELL_KNOWN_OBJECTS,
   WINPE_LOADER_ID,
   WINPE_RAMDISK_OPTIONS_ID,
-} from "../../resources/formats/bcd/index";
-import { readHive } from "../../resources/formats/regf/index";
-import { runTool } from "../../resources/runtime/exec";
+} from "../../formats/bcd/index";
+import { readHive } from "../../formats/regf/index";
+import { runTool } from "../../runtime/exec";
 import {
   canonOfHive,
   canonOfHivex,

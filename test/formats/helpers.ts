@@ -5,9 +5,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Hive } from "../../resources/formats/regf/index";
-import { sha256 } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
+import type { Hive } from "../../formats/regf/index";
+import { sha256 } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
 
 /** The bcdedit-made stores (read-only); `WINPE_BCD_FIXTURES` overrides the location. */
 export const FIXTURE_DIR = process.env.WINPE_BCD_FIXTURES ?? path.resolve(__dirname, "../../../shared/fixtures/bcd");

@@ -1,5 +1,5 @@
 /**
- * Our PE header reader (resources/formats/pe.ts) against an independent reader, llvm-readobj, on images we build
+ * Our PE header reader (formats/pe.ts) against an independent reader, llvm-readobj, on images we build
  * (examples/ioctl for x64 and ARM64, signed and unsigned) and on Wine's PE DLLs (x64 and i386) when installed;
  * plus bounds safety: truncations and random corruptions give a PeFormatError naming the file, never a crash.
  */
@@ -8,10 +8,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importsFrom, PE_MACHINE, PeFormatError, parsePe, readPeHeaders } from "../../resources/formats/pe";
-import { runTool } from "../../resources/runtime/exec";
-import { buildProject } from "../../resources/toolchains/open/build";
-import { createTestCertificate, signFile } from "../../resources/toolchains/open/sign";
+import { importsFrom, PE_MACHINE, PeFormatError, parsePe, readPeHeaders } from "../../formats/pe";
+import { runTool } from "../../runtime/exec";
+import { buildProject } from "../../toolchains/open/build";
+import { createTestCertificate, signFile } from "../../toolchains/open/sign";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const RESOURCE = "test/pe";

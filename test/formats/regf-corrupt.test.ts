@@ -7,16 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../resources/cli/bcd";
-import { BcdError, openStore } from "../../resources/formats/bcd/index";
-import {
-  baseBlockChecksum,
-  encodeString,
-  Hive,
-  RegfError,
-  RegType,
-  readHive,
-} from "../../resources/formats/regf/index";
+import { run } from "../../cli/bcd";
+import { BcdError, openStore } from "../../formats/bcd/index";
+import { baseBlockChecksum, encodeString, Hive, RegfError, RegType, readHive } from "../../formats/regf/index";
 import {
   canonOfHive,
   canonOfHivex,

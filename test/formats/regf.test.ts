@@ -14,8 +14,8 @@ import {
   RegType,
   readHive,
   saveHive,
-} from "../../resources/formats/regf/index";
-import { runTool } from "../../resources/runtime/exec";
+} from "../../formats/regf/index";
+import { runTool } from "../../runtime/exec";
 import {
   canonOfHive,
   canonOfHivex,

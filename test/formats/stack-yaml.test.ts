@@ -1,19 +1,19 @@
 /**
- * The strict reader of Pulumi stack files used by `winpe plan` (resources/formats/stack-yaml.ts): the repo's own
+ * The strict reader of Pulumi stack files used by `winpe plan` (formats/stack-yaml.ts): the repo's own
  * stack files, the subset's scalars, Pulumi's raw config form, and refusals (with file and line) of everything
  * outside the subset.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseStackConfig, rawConfigToObject } from "../../resources/config";
 import {
   isSecureValue,
   parseStackYaml,
   pulumiRawConfig,
   readStackYaml,
   StackYamlError,
-} from "../../resources/formats/stack-yaml";
+} from "../../formats/stack-yaml";
+import { parseStackConfig, rawConfigToObject } from "../../resources/config";
 
 const STACKS = path.join(__dirname, "..", "..", "stacks");
 

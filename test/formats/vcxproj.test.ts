@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseSln, readSln, SLN_PROJECT_TYPES, solutionBuildPlan } from "../../resources/formats/sln";
+import { parseSln, readSln, SLN_PROJECT_TYPES, solutionBuildPlan } from "../../formats/sln";
 import {
   evaluateVcxproj,
   loadVcxproj,
@@ -17,7 +17,7 @@ import {
   parseXml,
   readVcxproj,
   type VcxConfiguration,
-} from "../../resources/formats/vcxproj";
+} from "../../formats/vcxproj";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const EXAMPLE = path.join(REPO, "examples", "ioctl");

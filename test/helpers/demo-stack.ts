@@ -6,9 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
-import { sha256 } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
-import { copype } from "../../resources/toolchains/open/copype";
+import { sha256 } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
+import { copype } from "../../toolchains/open/copype";
 import { openStack, REPO_ROOT, readToolLog, scratchDir } from "./pulumi";
 
 export type DemoArch = "amd64" | "arm64";

@@ -1,8 +1,8 @@
 /** Test helpers: small real WIMs made with wimlib, and independent read-back with wimlib-imagex. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sha256 } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
+import { sha256 } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
 
 /** Capture a small boot.wim (LZX) from a Windows-like tree with the given extra files. */
 export async function makeWim(dir: string, extra: Record<string, string> = {}): Promise<string> {

@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runTool } from "../../resources/runtime/exec";
+import { runTool } from "../../runtime/exec";
 
 export const WINE = ["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/wine"].find((p) => fs.existsSync(p));
 export const WINESERVER = ["/usr/lib/wine/wineserver", "/usr/bin/wineserver"].find((p) => fs.existsSync(p));

@@ -7,9 +7,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as bcdP from "../../resources/providers/bcd-settings";
-import { sha256 } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
-import { setProgressFallback } from "../../resources/runtime/progress";
+import { sha256 } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
+import { setProgressFallback } from "../../runtime/progress";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "..", "shared", "fixtures", "bcd");
 type Props = Record<string, unknown>;

@@ -8,8 +8,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as buildP from "../../resources/providers/driver-build";
 import * as testCertP from "../../resources/providers/test-certificate";
-import { runTool } from "../../resources/runtime/exec";
-import { setProgressFallback } from "../../resources/runtime/progress";
+import { runTool } from "../../runtime/exec";
+import { setProgressFallback } from "../../runtime/progress";
 
 type Props = Record<string, unknown>;
 const REPO = path.resolve(__dirname, "..", "..");

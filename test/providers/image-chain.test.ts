@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as commitP from "../../resources/providers/image-commit";
 import * as injectP from "../../resources/providers/injected-files";
 import * as mountP from "../../resources/providers/mounted-image";
-import { sha256 } from "../../resources/runtime/digest";
-import { setProgressFallback } from "../../resources/runtime/progress";
+import { sha256 } from "../../runtime/digest";
+import { setProgressFallback } from "../../runtime/progress";
 import { makeWim, wimCompression, wimContent } from "../helpers/wim";
 
 type Props = Record<string, unknown>;

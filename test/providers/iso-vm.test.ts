@@ -8,10 +8,10 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as vmP from "../../resources/providers/vm-boot-media";
 import * as isoP from "../../resources/providers/winpe-iso";
-import { sha256 } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
-import { setProgressFallback } from "../../resources/runtime/progress";
-import { copype } from "../../resources/toolchains/open/copype";
+import { sha256 } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
+import { setProgressFallback } from "../../runtime/progress";
+import { copype } from "../../toolchains/open/copype";
 
 type Props = Record<string, unknown>;
 

@@ -2,7 +2,7 @@
  * Security checks (issue 8, part 4):
  * (a) no external tool is started through a shell: a scan of the project's code (resources/, index.ts, scripts/*.ts,
  *     bin/) for exec(, execSync(, execFile, spawn(, shell: true and child_process imports outside
- *     resources/runtime/exec.ts, with an allowlist naming each exception and why; and in engine/, only the command
+ *     runtime/exec.ts, with an allowlist naming each exception and why; and in engine/, only the command
  *     provider runs a user-given interpreter;
  * (b) the tool log proves argv arrays: real library calls with WINPE_TOOL_LOG set, every line has `argv` as an
  *     array of strings and no line holds a secret;
@@ -20,12 +20,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as bcdP from "../../resources/providers/bcd-settings";
 import * as buildP from "../../resources/providers/driver-build";
 import * as certP from "../../resources/providers/test-certificate";
-import { runTool } from "../../resources/runtime/exec";
-import { setProgressFallback } from "../../resources/runtime/progress";
-import { copype } from "../../resources/toolchains/open/copype";
-import { makeMedia } from "../../resources/toolchains/open/makemedia";
-import { createTestCertificate, signFile, verifySignature } from "../../resources/toolchains/open/sign";
-import { wimImageInfo } from "../../resources/toolchains/open/wim";
+import { runTool } from "../../runtime/exec";
+import { setProgressFallback } from "../../runtime/progress";
+import { copype } from "../../toolchains/open/copype";
+import { makeMedia } from "../../toolchains/open/makemedia";
+import { createTestCertificate, signFile, verifySignature } from "../../toolchains/open/sign";
+import { wimImageInfo } from "../../toolchains/open/wim";
 import { openStack, REPO_ROOT, readToolLog, scratchDir } from "../helpers/pulumi";
 
 type Props = Record<string, unknown>;
@@ -35,7 +35,7 @@ type Props = Record<string, unknown>;
 // ---------------------------------------------------------------------------------------------------
 
 /** The one module that may start processes. */
-const EXEC_MODULE = "resources/runtime/exec.ts";
+const EXEC_MODULE = "runtime/exec.ts";
 
 /**
  * Exceptions to the scan rules, each with its reason. A rule hit not listed here fails the test; an entry that no
@@ -43,7 +43,7 @@ const EXEC_MODULE = "resources/runtime/exec.ts";
  */
 const ALLOWLIST: Array<{ file: string; rule: string; match: RegExp; why: string }> = [
   {
-    file: "resources/toolchains/adk/run.ts",
+    file: "toolchains/adk/run.ts",
     rule: "runTool-interpreter",
     match: /"powershell\.exe"/,
     why:
@@ -53,13 +53,13 @@ const ALLOWLIST: Array<{ file: string; rule: string; match: RegExp; why: string 
       "Windows only: refused on Linux.",
   },
   {
-    file: "resources/toolchains/adk/run.ts",
+    file: "toolchains/adk/run.ts",
     rule: "runTool-dynamic-tool",
     match: /runTool\(cmd\.tool\b/,
     why: "the native adk tool of a command built by the pure adk builders (bcdedit, Dism, oscdimg, ...), run with argv",
   },
   {
-    file: "resources/toolchains/open/boot.ts",
+    file: "toolchains/open/boot.ts",
     rule: "runTool-dynamic-tool",
     match: /runTool\(info\.qemu\b/,
     why: "qemu-system-x86_64 or qemu-system-aarch64 from the fixed per-architecture table, run with argv",
@@ -85,7 +85,7 @@ function scannedFiles(): string[] {
       else if (/\.(ts|js|mjs|cjs)$/.test(e.name)) out.push(r);
     }
   };
-  walk("resources");
+  for (const dir of ["resources", "formats", "runtime", "toolchains", "cli"]) walk(dir);
   out.push("index.ts");
   const scripts = path.join(REPO_ROOT, "scripts");
   if (fs.existsSync(scripts))
@@ -231,7 +231,7 @@ describe("(a) no tool starts through a shell: code scan", () => {
     console.log(["scan allowlist:", ...ALLOWLIST.map((a) => `  ${a.file} [${a.rule}]: ${a.why}`)].join("\n"));
   });
 
-  it("resources/runtime/exec.ts starts processes with spawn, shell: false, argv as an array", () => {
+  it("runtime/exec.ts starts processes with spawn, shell: false, argv as an array", () => {
     const code = stripComments(fs.readFileSync(path.join(REPO_ROOT, EXEC_MODULE), "utf8"));
     expect(code).toMatch(/import \{ spawn \} from "node:child_process";/);
     expect(code.match(/\bspawn\(/g)).toHaveLength(1);
@@ -634,7 +634,7 @@ describe("(c) secrets through the providers: not in the tool log, the progress o
     expect(leaks(everything(), [{ label: "KDNET key 1", value: key1 }])).toEqual([]);
   });
 
-  // Fixed in resources/formats/regf/hive.ts: a released cell's bytes are zeroed, and a cell reused for shorter
+  // Fixed in formats/regf/hive.ts: a released cell's bytes are zeroed, and a cell reused for shorter
   // data is zero-filled behind it, so a deleted or replaced KDNET key does not stay in the store's free space.
   it("destroy after a hand edit (element-by-element restore) leaves no KDNET key in the store", async () => {
     const { inputs, store } = bcdCase("restore");

@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runTool } from "../../resources/runtime/exec";
+import { runTool } from "../../runtime/exec";
 import { type DemoStack, openDemoStack } from "../helpers/demo-stack";
 import { engineEnv, REPO_ROOT, TOOLS_BIN } from "../helpers/pulumi";
 

@@ -53,7 +53,7 @@ import {
   startVm,
   stopVm,
   windbgKdnet,
-} from "../../resources/toolchains/adk/commands";
+} from "../../toolchains/adk/commands";
 
 /* ------------------------------------------------------------------------------------------------------------
  * Test helpers: the receiving parsers

@@ -7,23 +7,11 @@
  */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  findCheckout,
-  loadStackForPlan,
-  localProjectPath,
-  planHeader,
-  planStack,
-  renderPlan,
-} from "../../resources/cli/plan";
+import { findCheckout, loadStackForPlan, localProjectPath, planHeader, planStack, renderPlan } from "../../cli/plan";
 import type { StackConfig } from "../../resources/config";
-import { runTool } from "../../resources/runtime/exec";
-import { renderCommand } from "../../resources/toolchains/adk/commands";
-import {
-  type DismMountedImage,
-  findMount,
-  mountStateOf,
-  parseMountedImageInfo,
-} from "../../resources/toolchains/adk/dism-info";
+import { runTool } from "../../runtime/exec";
+import { renderCommand } from "../../toolchains/adk/commands";
+import { type DismMountedImage, findMount, mountStateOf, parseMountedImageInfo } from "../../toolchains/adk/dism-info";
 import {
   adkCommitCommands,
   adkMountCommands,
@@ -34,7 +22,7 @@ import {
   adkUnstageCommands,
   imageDestParts,
   mountPathOf,
-} from "../../resources/toolchains/adk/image";
+} from "../../toolchains/adk/image";
 import {
   isoTempPath,
   planBcdSettings,
@@ -46,8 +34,8 @@ import {
   planVmDestroy,
   readAdkProjectFacts,
   THUMBPRINT_PLACEHOLDER,
-} from "../../resources/toolchains/adk/plan";
-import type { AdkCommand } from "../../resources/toolchains/adk/types";
+} from "../../toolchains/adk/plan";
+import type { AdkCommand } from "../../toolchains/adk/types";
 
 const CHECKOUT = findCheckout(__dirname);
 const ROOT = "C:\\winpe-lab";

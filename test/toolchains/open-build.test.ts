@@ -14,11 +14,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { readPeHeaders } from "../../resources/formats/pe";
-import { ProjectFormatError } from "../../resources/formats/vcxproj";
-import { findLeftoverTemps } from "../../resources/runtime/atomic";
-import { sha256File } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
+import { readPeHeaders } from "../../formats/pe";
+import { ProjectFormatError } from "../../formats/vcxproj";
+import { findLeftoverTemps } from "../../runtime/atomic";
+import { sha256File } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
 import {
   adkBuildCommands,
   adkExportPfxCertificate,
@@ -29,8 +29,8 @@ import {
   adkSigntoolSignStore,
   needsNugetRestore,
   parseThumbprint,
-} from "../../resources/toolchains/adk/build";
-import { AdkArgumentError, commandSecrets, logicalArgv, renderCommand } from "../../resources/toolchains/adk/commands";
+} from "../../toolchains/adk/build";
+import { AdkArgumentError, commandSecrets, logicalArgv, renderCommand } from "../../toolchains/adk/commands";
 import {
   ARM64_EXPORTS,
   type BuildResult,
@@ -40,7 +40,7 @@ import {
   parseDepFile,
   patchDdkHeaderForArm64,
   verifyBuiltFile,
-} from "../../resources/toolchains/open/build";
+} from "../../toolchains/open/build";
 import {
   certificateThumbprint,
   createTestCertificate,
@@ -48,7 +48,7 @@ import {
   SigningError,
   signFile,
   verifySignature,
-} from "../../resources/toolchains/open/sign";
+} from "../../toolchains/open/sign";
 import { runIoctlAppUnderWine } from "../helpers/wine";
 
 const REPO = path.resolve(__dirname, "..", "..");
@@ -710,7 +710,7 @@ describe("Wine: ioctlapp loads the signed driver and gets the METHOD_BUFFERED re
 
 describe("winpe build (CLI)", () => {
   it("prints each produced file with its sha256; bad usage is exit code 2", async () => {
-    const { run } = await import("../../resources/cli/build");
+    const { run } = await import("../../cli/build");
     const printed: string[] = [];
     const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void printed.push(String(line)));
     const errSpy = vi.spyOn(console, "error").mockImplementation(() => undefined);

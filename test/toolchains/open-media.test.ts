@@ -8,13 +8,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256File } from "../../resources/runtime/digest";
-import { runTool } from "../../resources/runtime/exec";
-import { BootCheckError, bootCheck } from "../../resources/toolchains/open/boot";
-import { copype } from "../../resources/toolchains/open/copype";
-import { buildStandinEfiApp, standinMarker } from "../../resources/toolchains/open/efi-app";
-import { makeMedia } from "../../resources/toolchains/open/makemedia";
-import { ARCH_INFO, ARCHES, type Arch, listFiles, MediaError, peMachine } from "../../resources/toolchains/open/media";
+import { sha256File } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
+import { BootCheckError, bootCheck } from "../../toolchains/open/boot";
+import { copype } from "../../toolchains/open/copype";
+import { buildStandinEfiApp, standinMarker } from "../../toolchains/open/efi-app";
+import { makeMedia } from "../../toolchains/open/makemedia";
+import { ARCH_INFO, ARCHES, type Arch, listFiles, MediaError, peMachine } from "../../toolchains/open/media";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "winpe-open-media-"));
@@ -529,7 +529,7 @@ describe("boot check failure paths", () => {
     fs.writeFileSync(
       script,
       [
-        `import { bootCheck } from ${JSON.stringify(path.join(REPO, "resources", "toolchains", "open", "boot"))};`,
+        `import { bootCheck } from ${JSON.stringify(path.join(REPO, "toolchains", "open", "boot"))};`,
         `bootCheck(${JSON.stringify(plainIso)}, { arch: "amd64", timeoutSec: 60, tmpDir: ${JSON.stringify(tmp)},`,
         `  onProgress: (l) => { if (l.startsWith("boot: ")) setTimeout(() => process.kill(process.pid, "SIGTERM"), 1500); } });`,
       ].join("\n"),

@@ -47,6 +47,7 @@ import {
 import { copyFileAtomic, writeFileAtomic } from "../../runtime/atomic";
 import { sha256, sha256File, stableStringify } from "../../runtime/digest";
 import { runTool, ToolError } from "../../runtime/exec";
+import { userCacheDir } from "../../runtime/paths";
 
 // ---------------------------------------------------------------------------------------------------
 // Public types
@@ -563,21 +564,9 @@ export async function openToolchainVersion(resource = "driver-build"): Promise<s
   return (await toolchainInfo(resource)).clang;
 }
 
-function findRepoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, "package.json")) && fs.existsSync(path.join(dir, "resources", "toolchains"))) {
-      return dir;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return path.join(os.tmpdir(), "winpe-lab");
-    dir = up;
-  }
-}
-
-/** Default cache folder: `<repo>/.work/cache/driver-build`. */
+/** Default cache folder when the caller passes none (the `winpe build` command); stacks pass their own. */
 export function defaultBuildCacheDir(): string {
-  return path.join(findRepoRoot(), ".work", "cache", "driver-build");
+  return userCacheDir("driver-build");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1196,7 +1185,7 @@ function describeLinkFailure(e: unknown, p: PlannedProject, platform: BuildPlatf
       " The open toolchain's start-up code calls main(); wmain, WinMain and wWinMain are not supported, nor is the C runtime.";
   } else if (unique.length > 0 && platform === "ARM64") {
     hint =
-      ` The ARM64 import libraries list only the functions in ARM64_EXPORTS (resources/toolchains/open/build.ts)` +
+      ` The ARM64 import libraries list only the functions in ARM64_EXPORTS (toolchains/open/build.ts)` +
       ` for ${p.libraries.map((l) => `${l}.lib`).join(", ")}; there is no C runtime.`;
   } else if (unique.length > 0 && p.kind === "application") {
     hint = " Applications get no C runtime from the open toolchain: use Win32 functions (kernel32/advapi32).";

@@ -22,14 +22,16 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BcdSettingsArgsSchema } from "../bcd-settings";
-import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../config";
-import { DriverBuildArgsSchema } from "../driver-build";
 import { normalizeImagePath } from "../formats/image-path";
 import { pulumiRawConfig, readStackYaml, StackYamlError } from "../formats/stack-yaml";
-import { MountedImageArgsSchema } from "../mounted-image";
-import { resolveStack } from "../program";
-import { TestCertificateArgsSchema } from "../test-certificate";
+import { BcdSettingsArgsSchema } from "../resources/bcd-settings";
+import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../resources/config";
+import { DriverBuildArgsSchema } from "../resources/driver-build";
+import { MountedImageArgsSchema } from "../resources/mounted-image";
+import { resolveStack } from "../resources/program";
+import { TestCertificateArgsSchema } from "../resources/test-certificate";
+import { VmBootMediaArgsSchema } from "../resources/vm-boot-media";
+import { WinPeIsoArgsSchema } from "../resources/winpe-iso";
 import { windbgKdnet } from "../toolchains/adk/debugger";
 import { windowsPathKey } from "../toolchains/adk/dism-info";
 import { startVm } from "../toolchains/adk/hyperv";
@@ -63,8 +65,6 @@ import { renderCommand, renderPowerShell, SECRET_MASK } from "../toolchains/adk/
 import type { AdkCommand, AdkShell } from "../toolchains/adk/types";
 import { AdkArgumentError, windowsPath } from "../toolchains/adk/validate";
 import type { ImageChange } from "../toolchains/types";
-import { VmBootMediaArgsSchema } from "../vm-boot-media";
-import { WinPeIsoArgsSchema } from "../winpe-iso";
 
 const USAGE =
   "usage: winpe plan --stack <name> [--action up|destroy] [--root <checkout folder on Windows>] [--shell cmd|powershell] [--bcd-writer module|bcdedit]";

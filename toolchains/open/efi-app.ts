@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { copyFileAtomic, produceAtomically } from "../../runtime/atomic";
 import { sha256, sha256File, stableStringify } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
+import { packageFile, userCacheDir } from "../../runtime/paths";
 import { ARCH_INFO, type Arch, assertArch, MediaError, machineName, peMachine } from "./media";
 
 /** The line the stand-in prints (followed by CR LF) when it runs. */
@@ -15,25 +16,14 @@ export function standinMarker(arch: Arch): string {
   return `WINPE-LAB STAND-IN BOOT OK arch=${arch}`;
 }
 
-/** The project root: the nearest folder above this module holding the stand-in's C source. */
-function findRepoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, "resources", "toolchains", "open", "efi", "standin.c"))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new MediaError("cannot find resources/toolchains/open/efi/standin.c above " + __dirname);
-    dir = up;
-  }
-}
-
-/** Path of the stand-in's C source. */
+/** Path of the stand-in's C source (shipped with the package). */
 export function standinSourcePath(): string {
-  return path.join(findRepoRoot(), "resources", "toolchains", "open", "efi", "standin.c");
+  return packageFile("toolchains", "open", "efi", "standin.c");
 }
 
-/** Default cache folder for built EFI applications: `<repo>/.work/cache/efi`. */
+/** Default cache folder for built EFI applications when the caller passes none. */
 export function defaultEfiCacheDir(): string {
-  return path.join(findRepoRoot(), ".work", "cache", "efi");
+  return userCacheDir("efi");
 }
 
 let clangVersion: Promise<string> | undefined;
