@@ -20,7 +20,10 @@ export function packageRoot(): string {
     const pkg = path.join(dir, "package.json");
     if (fs.existsSync(pkg)) {
       try {
-        if ((JSON.parse(fs.readFileSync(pkg, "utf8")) as { name?: string }).name === "winpe-lab") return (root = dir);
+        if ((JSON.parse(fs.readFileSync(pkg, "utf8")) as { name?: string }).name === "winpe-lab") {
+          root = dir;
+          return dir;
+        }
       } catch {
         // not ours: keep looking
       }
