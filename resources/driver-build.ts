@@ -30,6 +30,17 @@ export const DriverBuildArgsSchema = z
     platform: z.enum(["x64", "ARM64"]),
     /** Folder that receives the outputs (flat, like MSBuild's OutDir). */
     outDir: z.string().min(1),
+    /**
+     * Our bookkeeping folder: the record of which output paths this build wrote (it never replaces or deletes a
+     * file it did not write).
+     * @default "<outDir>/.winpe-lab"
+     */
+    stateDir: z.string().min(1).optional(),
+    /**
+     * Cache of the open toolchain (patched headers, import libraries, start-up objects).
+     * @default the user's cache folder (`$WINPE_LAB_CACHE`, else `~/.cache/winpe-lab`)
+     */
+    cacheDir: z.string().min(1).optional(),
     /** Test-sign `.sys` outputs with this certificate (TestCertificate's `signing`); null: no signing. */
     signing: z
       .object({ certPem: z.string(), keyPem: z.string(), thumbprint: z.string().min(1) })
@@ -120,6 +131,8 @@ type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 export class DriverBuild extends pulumi.dynamic.Resource {
   /** Produced files by name (`sioctl.sys`, `ioctlapp.exe`). */
   declare readonly files: pulumi.Output<Record<string, DriverBuildOutput>>;
+  /** Whether the output folder was created by this build (removed on delete when empty). */
+  declare readonly outDirCreated: pulumi.Output<boolean>;
   /** sha256 over every input's content, the flags and the toolchain version. */
   declare readonly inputsHash: pulumi.Output<string>;
   declare readonly toolchainVersion: pulumi.Output<string>;
@@ -136,6 +149,7 @@ export class DriverBuild extends pulumi.dynamic.Resource {
       name,
       {
         files: undefined,
+        outDirCreated: undefined,
         inputsHash: undefined,
         inputs: undefined,
         toolchainVersion: undefined,

@@ -6,6 +6,9 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pidAlive } from "./locks";
+import { writeAll } from "./write-all";
+
+export { writeAll };
 
 /** Prefix of every temporary file this project writes; leftovers from a crash are found by it. */
 export const TEMP_PREFIX = ".winpe-tmp-";
@@ -15,6 +18,16 @@ export function tempPathFor(target: string): string {
   const dir = path.dirname(target);
   const rand = crypto.randomBytes(4).toString("hex");
   return path.join(dir, `${TEMP_PREFIX}${path.basename(target)}.${process.pid}.${rand}`);
+}
+
+/** fsync a file by path. */
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, "r+");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function fsyncDir(dir: string): void {
@@ -43,7 +56,7 @@ export function writeFileAtomic(target: string, data: Uint8Array | string, mode?
   const fd = fs.openSync(tmp, "wx", m);
   try {
     try {
-      fs.writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+      writeAll(fd, data);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -61,12 +74,8 @@ export function copyFileAtomic(source: string, target: string): void {
   const tmp = tempPathFor(target);
   try {
     fs.copyFileSync(source, tmp);
-    const fd = fs.openSync(tmp, "r+");
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    assertSameSize(source, tmp);
+    fsyncFile(tmp);
     fs.renameSync(tmp, target);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
@@ -83,12 +92,7 @@ export async function produceAtomically<T>(target: string, produce: (tmpPath: st
   const tmp = tempPathFor(target);
   try {
     const result = await produce(tmp);
-    const fd = fs.openSync(tmp, "r+");
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    fsyncFile(tmp);
     fs.renameSync(tmp, target);
     fsyncDir(path.dirname(target));
     return result;
@@ -96,6 +100,73 @@ export async function produceAtomically<T>(target: string, produce: (tmpPath: st
     fs.rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+/** A copy that came out shorter than its source (a tool or a copy that stopped early) is an error, not a result. */
+function assertSameSize(source: string, copy: string): void {
+  const want = fs.statSync(source).size;
+  const got = fs.statSync(copy).size;
+  if (got !== want) {
+    const err = new Error(`copy of ${source} is ${got} of ${want} bytes (disk full?)`) as NodeJS.ErrnoException;
+    err.code = "ENOSPC";
+    throw err;
+  }
+}
+
+/**
+ * Replace several files as one change: every new content is written and fsynced to a temporary file beside its
+ * target first (a failure there, e.g. a full disk, removes the temporary files and leaves every target as it was);
+ * only then are they renamed over their targets. Each existing target is hard-linked aside before its rename, so
+ * a rename that fails puts the targets already replaced back. Entries whose `data` is the target's content already
+ * may be passed: they are written like the others.
+ */
+export function replaceFilesAtomically(entries: ReadonlyArray<{ target: string; data: Uint8Array }>): void {
+  const staged: Array<{ target: string; tmp: string; keep?: string }> = [];
+  try {
+    for (const e of entries) {
+      const tmp = tempPathFor(e.target);
+      let mode = 0o644;
+      try {
+        mode = fs.statSync(e.target).mode & 0o7777;
+      } catch {
+        // new file
+      }
+      staged.push({ target: e.target, tmp });
+      const fd = fs.openSync(tmp, "wx", mode);
+      try {
+        writeAll(fd, e.data);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  } catch (e) {
+    for (const s of staged) fs.rmSync(s.tmp, { force: true });
+    throw e;
+  }
+  const done: typeof staged = [];
+  try {
+    for (const s of staged) {
+      if (fs.existsSync(s.target)) {
+        s.keep = tempPathFor(s.target);
+        fs.linkSync(s.target, s.keep);
+      }
+      fs.renameSync(s.tmp, s.target);
+      done.push(s);
+    }
+  } catch (e) {
+    for (const s of done.reverse()) {
+      if (s.keep) fs.renameSync(s.keep, s.target);
+      else fs.rmSync(s.target, { force: true });
+    }
+    for (const s of staged) {
+      fs.rmSync(s.tmp, { force: true });
+      if (s.keep) fs.rmSync(s.keep, { force: true });
+    }
+    throw e;
+  }
+  for (const s of staged) if (s.keep) fs.rmSync(s.keep, { force: true });
+  for (const dir of new Set(staged.map((s) => path.dirname(s.target)))) fsyncDir(dir);
 }
 
 /** Temporary files of ours left in `dir` by a crash (not recursive). */

@@ -14,6 +14,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { writeAll } from "./write-all";
 
 export interface LockInfo {
   /** Who holds it, for messages: e.g. `stack demo-x64 of /work/main`. */
@@ -76,7 +77,7 @@ function tryCreate(file: string, info: LockInfo): boolean {
   try {
     const fd = fs.openSync(file, "wx", 0o644);
     try {
-      fs.writeSync(fd, JSON.stringify(info));
+      writeAll(fd, JSON.stringify(info));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

@@ -670,6 +670,14 @@ export class BcdStore {
   }
 
   /**
+   * The store's new bytes when it changed (for a caller that writes several files as one change), else undefined.
+   * After this the store counts as saved.
+   */
+  pendingBytes(): Buffer | undefined {
+    return this.hive.isModified() ? this.hive.serialize() : undefined;
+  }
+
+  /**
    * Write the store back to its file atomically when it changed.
    * @returns whether the file was written (false: nothing changed, the file is byte-identical)
    */

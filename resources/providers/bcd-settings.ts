@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { type BcdStore, decodeIpv4, openStore } from "../../formats/bcd";
-import { copyFileAtomic, removeStaleTemps } from "../../runtime/atomic";
+import { copyFileAtomic, removeStaleTemps, replaceFilesAtomically } from "../../runtime/atomic";
 import { fileDigests, sha256, stableStringify } from "../../runtime/digest";
 import { withLock } from "../../runtime/locks";
 import { report } from "../../runtime/progress";
@@ -193,8 +193,20 @@ function pristineStillValid(
   return leftoverPristine(pristine.backup, store, managed, objects) !== undefined;
 }
 
-/** Apply the desired elements to one store, starting from what we applied before (or nothing). */
-function applyStore(a: Args, file: string, prev: AppliedStore | undefined): AppliedStore {
+/** One store changed in memory, ready to be written with the others (see {@link run}). */
+interface PreparedStore {
+  applied: AppliedStore;
+  /** The new bytes, or undefined when the store does not change. */
+  bytes: Buffer | undefined;
+  /** A pristine copy this run made (removed again when the write fails). */
+  newPristine?: string;
+}
+
+/**
+ * Apply the desired elements to one store in memory, starting from what we applied before (or nothing), and keep
+ * its pristine copy aside on a first write. Nothing of the store itself is written here.
+ */
+function applyStore(a: Args, file: string, prev: AppliedStore | undefined): PreparedStore {
   let store: BcdStore;
   try {
     store = openStore(file);
@@ -267,17 +279,20 @@ function applyStore(a: Args, file: string, prev: AppliedStore | undefined): Appl
       pristine = null;
     }
   }
+  let newPristine: string | undefined;
   if (!prev) {
     fs.mkdirSync(a.stateDir, { recursive: true });
     const backup = backupPathFor(a.stateDir, file);
     if (adopted) pristine = { backup, sha256: fileDigests(backup).sha256 };
     else {
       copyFileAtomic(file, backup);
+      newPristine = backup;
       pristine = { backup, sha256: before };
     }
   }
-  store.save();
-  return { elements, createdObjects, pristine, writtenSha256: fileDigests(file).sha256 };
+  const bytes = store.pendingBytes();
+  const writtenSha256 = bytes ? sha256(bytes) : before;
+  return { applied: { elements, createdObjects, pristine, writtenSha256 }, bytes, newPristine };
 }
 
 /* adk with `writer: "bcdedit"`: previous values are read with our module (a store is a file, readable on any
@@ -418,6 +433,29 @@ function effectiveOf(file: string, applied: AppliedStore): Record<string, string
   return out;
 }
 
+/** A store we are about to write must be a writable file in a writable folder: say which, before any write. */
+function assertWritable(file: string): void {
+  try {
+    fs.accessSync(file, fs.constants.W_OK);
+    fs.accessSync(path.dirname(file), fs.constants.W_OK);
+  } catch {
+    throw new InputError(`${TYPE}: 'stores' ${file} is read-only (or its folder is): make it writable`);
+  }
+}
+
+/** Hold the `kind` locks of every subject (in a fixed order, so two runs never wait for each other). */
+async function withLocks<T>(
+  kind: string,
+  subjects: readonly string[],
+  holder: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const sorted = [...new Set(subjects)].sort();
+  const step = (i: number): Promise<T> =>
+    i === sorted.length ? fn() : withLock(kind, sorted[i], holder, () => step(i + 1));
+  return step(0);
+}
+
 /** Open every store and resolve and encode every wanted element, writing nothing: bad input fails here. */
 function validateStores(a: Args): void {
   for (const file of a.stores) {
@@ -453,13 +491,36 @@ async function run(olds: Record<string, unknown> | undefined, news: Record<strin
   const oldApplied = (olds?.applied ?? {}) as Record<string, AppliedStore>;
   const who = `${TYPE}`;
   const applied: Record<string, AppliedStore> = {};
-  for (const file of a.stores) {
-    await withLock("bcd", file, "BcdSettings", async () => {
-      removeInterruptedWrites(file, a.stateDir);
-      applied[file] =
-        a.writer === "bcdedit"
-          ? await applyStoreWithBcdedit(a, file, oldApplied[file], `${TYPE}(${file})`)
-          : applyStore(a, file, oldApplied[file]);
+  if (a.writer === "bcdedit") {
+    for (const file of a.stores) {
+      await withLock("bcd", file, "BcdSettings", async () => {
+        removeInterruptedWrites(file, a.stateDir);
+        applied[file] = await applyStoreWithBcdedit(a, file, oldApplied[file], `${TYPE}(${file})`);
+      });
+    }
+  } else {
+    // every store is changed in memory first, then all are written as one change: a failure (a full disk, a
+    // read-only file) leaves every store as it was, and removes the pristine copies this run made
+    await withLocks("bcd", a.stores, "BcdSettings", async () => {
+      const prepared: Array<[string, PreparedStore]> = [];
+      try {
+        for (const file of a.stores) {
+          removeInterruptedWrites(file, a.stateDir);
+          prepared.push([file, applyStore(a, file, oldApplied[file])]);
+        }
+        const writes = prepared.filter(([, p]) => p.bytes).map(([file, p]) => ({ target: file, data: p.bytes! }));
+        for (const w of writes) assertWritable(w.target);
+        replaceFilesAtomically(writes);
+      } catch (e) {
+        for (const [, p] of prepared) if (p.newPristine) fs.rmSync(p.newPristine, { force: true });
+        if (e instanceof InputError) throw e;
+        const err = e as NodeJS.ErrnoException;
+        const why = err.code === "ENOSPC" ? "no space left on the device" : err.message;
+        throw new InputError(
+          `${TYPE}: cannot write the BCD stores (${a.stores.join(", ")}): ${why}; every store is unchanged`,
+        );
+      }
+      for (const [file, p] of prepared) applied[file] = p.applied;
     });
   }
   for (const [file, old] of Object.entries(oldApplied)) {

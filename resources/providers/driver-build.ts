@@ -5,16 +5,17 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { readPeHeaders } from "../../formats/pe";
 import { removeStaleTemps } from "../../runtime/atomic";
 import { fileDigests, stableStringify } from "../../runtime/digest";
+import { NotOursError, OutputLedger, removeEmptyDir } from "../../runtime/owned";
 import { progressReporter, report } from "../../runtime/progress";
 import { planDriverBuild, readAdkProjectFacts } from "../../toolchains/adk/plan";
 import { runAdk } from "../../toolchains/adk/run";
 import { type BuildInputFile, buildProject, changedInputs } from "../../toolchains/open/build";
 import { signFile, verifySignature } from "../../toolchains/open/sign";
 import { DriverBuildArgsSchema, type DriverBuildOutput } from "../driver-build";
-import { checkWith, parseInputs } from "./errors";
+import { checkWith, InputError, parseInputs } from "./errors";
 
 const TYPE = "DriverBuild";
-const OUTPUT_KEYS = ["files", "inputsHash", "inputs", "toolchainVersion", "drift"] as const;
+const OUTPUT_KEYS = ["files", "outDirCreated", "inputsHash", "inputs", "toolchainVersion", "drift"] as const;
 const MACHINES: Record<number, string> = { 34404: "x64", 43620: "ARM64", 332: "x86" };
 const SUBSYSTEMS: Record<number, string> = { 1: "native", 2: "windows", 3: "console", 10: "efi-application" };
 
@@ -47,13 +48,28 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
   if (a.toolchain === "adk") return buildWithAdk(a, resource, onProgress);
   // outputs are copied/signed in through temporary files: a killed build leaves them in the output folder
   for (const t of removeStaleTemps(a.outDir)) void report(who, `removed ${t}, left by an interrupted build`, "warning");
+  const ledger = ledgerOf(a);
+  const outDirCreated = olds ? olds.outDirCreated === true : !fs.existsSync(a.outDir);
   const r = await buildProject({
     project: a.project,
     configuration: a.configuration,
     platform: a.platform,
     outDir: a.outDir,
+    cacheDir: a.cacheDir,
     onProgress,
     resource,
+    beforeWrite: (targets) => {
+      // never replace a file of the user's that happens to have an output's name
+      for (const t of targets) {
+        try {
+          ledger.assertMayWrite(t, `${TYPE}: 'outDir' holds ${path.basename(t)}:`);
+        } catch (e) {
+          if (e instanceof NotOursError) throw new InputError(e.message);
+          throw e;
+        }
+      }
+      for (const t of targets) ledger.intend(t, who);
+    },
   });
   const files: Record<string, DriverBuildOutput> = {};
   const root = path.dirname(a.project);
@@ -64,15 +80,19 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
       if (!v.valid) throw new Error(`${TYPE}: osslsigncode could not verify the signature of ${o.path}:\n${v.output}`);
     }
     files[path.basename(o.path)] = describe(o.path, path.relative(root, o.project).split(path.sep).join("/"), o.kind);
+    ledger.record(o.path, files[path.basename(o.path)].sha256, who);
   }
-  // files an earlier build produced that this one did not: remove them
+  // files an earlier build produced that this one did not: remove them (as we wrote them only)
   for (const [name, f] of Object.entries((olds?.files ?? {}) as Record<string, DriverBuildOutput>)) {
-    if (!(name in files)) fs.rmSync(f.path, { force: true });
+    if (name in files) continue;
+    const kept = ledger.remove(f.path, [f.sha256]);
+    if (kept) void report(who, kept, "warning");
   }
   void report(who, `built ${Object.keys(files).join(", ")}`, "info", true);
   return {
     ...a,
     files,
+    outDirCreated,
     inputsHash: r.inputsHash,
     inputs: r.inputs,
     toolchainVersion: r.toolchainVersion,
@@ -148,16 +168,25 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
   return { id, props: { ...props, drift } };
 }
 
-/** Delete: exactly the files the build produced (and the output folder when that leaves it empty). */
+/**
+ * Delete: exactly the files the build produced, as it produced them (a file changed outside winpe-lab since stays,
+ * with a notice), and the output folder when we created it and that leaves it empty.
+ */
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
   const files = (props.files ?? {}) as Record<string, DriverBuildOutput>;
-  for (const f of Object.values(files)) fs.rmSync(f.path, { force: true });
   const outDir = String(props.outDir ?? "");
-  if (outDir && props.toolchain === "open") removeStaleTemps(outDir);
-  try {
-    if (outDir && fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);
-  } catch {
-    // not empty or gone
+  const ledger = ledgerOf({ outDir, stateDir: props.stateDir as string | undefined });
+  for (const f of Object.values(files)) {
+    const kept = ledger.remove(f.path, [f.sha256]);
+    if (kept) void report(TYPE, kept, "warning");
   }
+  if (outDir && props.toolchain === "open") removeStaleTemps(outDir);
+  // a state written before outDirCreated was recorded: the folder is removed when empty, as then
+  if (outDir && props.outDirCreated !== false) removeEmptyDir(outDir);
+}
+
+/** Our record of which output paths we wrote (runtime/owned.ts). */
+function ledgerOf(a: { outDir: string; stateDir?: string }): OutputLedger {
+  return new OutputLedger(a.stateDir ?? path.join(a.outDir, ".winpe-lab"));
 }
 export { del as delete };

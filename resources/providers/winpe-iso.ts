@@ -6,6 +6,7 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { removeStaleTemps } from "../../runtime/atomic";
 import { fileDigests, stableStringify } from "../../runtime/digest";
 import { withLock } from "../../runtime/locks";
+import { NotOursError, OutputLedger } from "../../runtime/owned";
 import { progressReporter, report } from "../../runtime/progress";
 import { isoTempPath, planIso } from "../../toolchains/adk/plan";
 import { runAdk } from "../../toolchains/adk/run";
@@ -21,6 +22,11 @@ function parse(inputs: Record<string, unknown>) {
   return parseInputs(WinPeIsoArgsSchema, c, TYPE);
 }
 
+/** Our bookkeeping of which ISO paths we wrote (runtime/owned.ts): in the working folder's `.winpe-lab`. */
+function ledgerOf(workspace: string): OutputLedger {
+  return new OutputLedger(path.join(workspace, ".winpe-lab"));
+}
+
 async function write(inputs: Record<string, unknown>) {
   const a = parse(inputs);
   const who = `${TYPE} ${a.isoPath}`;
@@ -28,7 +34,15 @@ async function write(inputs: Record<string, unknown>) {
   if (fs.existsSync(a.isoPath) && fs.statSync(a.isoPath).isDirectory()) {
     throw new InputError(`${TYPE}: 'isoPath' ${a.isoPath} is a folder; name a file ending in .iso`);
   }
+  const ledger = ledgerOf(a.workspace);
+  try {
+    ledger.assertMayWrite(a.isoPath, `${TYPE}: 'isoPath'`);
+  } catch (e) {
+    if (e instanceof NotOursError) throw new InputError(e.message);
+    throw e;
+  }
   await withLock("iso", a.isoPath, who, async () => {
+    ledger.intend(a.isoPath, who);
     if (a.toolchain === "open") {
       // an ISO write killed before its rename left its temporary files beside the ISO
       for (const t of removeStaleTemps(path.dirname(a.isoPath), path.basename(a.isoPath)))
@@ -61,6 +75,7 @@ async function write(inputs: Record<string, unknown>) {
     }
   });
   const d = fileDigests(a.isoPath);
+  ledger.record(a.isoPath, d.sha256, who);
   void report(who, `wrote ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
   return { ...a, size: d.size, sha256: d.sha256, state: "present" };
 }
@@ -114,7 +129,9 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
   const iso = String(props.isoPath);
   await withLock("iso", iso, TYPE, async () => {
     if (props.toolchain === "open") removeStaleTemps(path.dirname(iso), path.basename(iso));
-    fs.rmSync(iso, { force: true });
+    // only the ISO as we wrote it: a file changed by someone else since stays
+    const kept = ledgerOf(String(props.workspace)).remove(iso, [String(props.sha256 ?? "")]);
+    if (kept) void report(TYPE, kept, "warning");
   });
 }
 export { del as delete };

@@ -74,6 +74,11 @@ export interface BuildInput {
   cacheDir?: string;
   /** Name recorded in the tool log (`WINPE_TOOL_LOG`). @default "driver-build" */
   resource?: string;
+  /**
+   * Called with every file about to be written to `outDir`, after everything is built and verified and before the
+   * first write there: a caller refuses (throws) here, e.g. when a target holds a file it did not write.
+   */
+  beforeWrite?: (targets: readonly string[]) => void | Promise<void>;
 }
 
 /** One produced file. */
@@ -1348,6 +1353,7 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
     );
 
     // Everything built and verified: now (and only now) write to outDir.
+    await input.beforeWrite?.(linked.map(({ p }) => path.join(outDir, p.outputName)));
     fs.mkdirSync(outDir, { recursive: true });
     const outputs: BuiltFile[] = [];
     for (const { p, tmpOut } of linked) {

@@ -14,6 +14,7 @@ import { PeFormatError, readPeHeaders } from "../../formats/pe";
 import { produceAtomically, writeFileAtomic } from "../../runtime/atomic";
 import { sha256File } from "../../runtime/digest";
 import { runTool, ToolError } from "../../runtime/exec";
+import { writeAll } from "../../runtime/write-all";
 
 /** A bad input or a failed signing step; names the field or file. */
 export class SigningError extends Error {
@@ -104,7 +105,7 @@ function privateDir(): string {
 function writeSecretFile(file: string, data: string): void {
   const fd = fs.openSync(file, "wx", 0o600);
   try {
-    fs.writeSync(fd, data);
+    writeAll(fd, data);
   } finally {
     fs.closeSync(fd);
   }

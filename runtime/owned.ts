@@ -1,0 +1,133 @@
+/**
+ * Never overwrite or delete what winpe-lab did not make.
+ *
+ * An output path a user can point anywhere (the ISO, the build outputs) is written only when nothing is there, or
+ * when what is there is ours: a ledger in our bookkeeping folder (`<stateDir>/owned/`, one small JSON file per path,
+ * written atomically) records each path we write, first as an intent (before the write: a write killed after its
+ * rename still leaves a file we know is ours), then with the sha256 of what we wrote. A path is removed only when
+ * its content is what we last wrote (or a write of ours was interrupted there); a file changed by someone else since
+ * stays, with a notice.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { writeFileAtomic } from "./atomic";
+import { sha256File } from "./digest";
+
+/** A path holds a file winpe-lab did not write. */
+export class NotOursError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
+    super(message);
+    this.name = "NotOursError";
+  }
+}
+
+interface Entry {
+  path: string;
+  /** sha256 of what we wrote there last; null while a write of ours is under way (or was interrupted). */
+  sha256: string | null;
+  /** Who wrote it (e.g. `WinPeIso winpe-lab/demo-x64`), for messages. */
+  holder: string;
+}
+
+export class OutputLedger {
+  private readonly dir: string;
+
+  /** @param stateDir our bookkeeping folder (the ledger is its `owned/` subfolder) */
+  constructor(private readonly stateDir: string) {
+    this.dir = path.join(stateDir, "owned");
+  }
+
+  private entryFile(target: string): string {
+    const key = crypto.createHash("sha256").update(path.resolve(target)).digest("hex").slice(0, 24);
+    return path.join(this.dir, `${key}.json`);
+  }
+
+  private entry(target: string): Entry | undefined {
+    try {
+      const e = JSON.parse(fs.readFileSync(this.entryFile(target), "utf8")) as Entry;
+      return e.path === path.resolve(target) ? e : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether `target` is ours to replace: absent, recorded in the ledger, or holding what we wrote (`knownSha256`). */
+  isOurs(target: string, knownSha256: readonly (string | undefined)[] = []): boolean {
+    if (!fs.existsSync(target)) return true;
+    if (this.entry(target)) return true;
+    if (!fs.statSync(target).isFile()) return false;
+    const known = knownSha256.filter((k): k is string => !!k);
+    return known.length > 0 && known.includes(sha256File(target));
+  }
+
+  /**
+   * Refuse (before anything is written) when `target` holds something we did not write. `what` names the setting
+   * (`'iso.path'`), for the message.
+   */
+  assertMayWrite(target: string, what: string, knownSha256: readonly (string | undefined)[] = []): void {
+    if (this.isOurs(target, knownSha256)) return;
+    const kind = fs.statSync(target).isDirectory() ? "a folder" : "a file";
+    throw new NotOursError(
+      `${what} ${target} is ${kind} that winpe-lab did not write; winpe-lab never replaces or deletes what it did ` +
+        `not make: move it away, or choose another path`,
+      target,
+    );
+  }
+
+  /** Record that a write of ours to `target` begins (call after {@link assertMayWrite}, before writing). */
+  intend(target: string, holder: string): void {
+    const cur = this.entry(target);
+    if (cur) return;
+    this.write({ path: path.resolve(target), sha256: null, holder });
+  }
+
+  /** Record what we wrote to `target`. */
+  record(target: string, sha256: string, holder: string): void {
+    this.write({ path: path.resolve(target), sha256, holder });
+  }
+
+  private write(e: Entry): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    writeFileAtomic(this.entryFile(e.path), `${JSON.stringify(e)}\n`);
+  }
+
+  /**
+   * Remove `target` when it is ours as we left it: its content is what we last wrote (the ledger's digest or one
+   * of `knownSha256`), or a write of ours was interrupted there. Otherwise the file stays and the returned
+   * string says why. The ledger entry is dropped in both cases (a file changed by someone else is theirs now).
+   */
+  remove(target: string, knownSha256: readonly (string | undefined)[] = []): string | undefined {
+    const e = this.entry(target);
+    let kept: string | undefined;
+    if (fs.existsSync(target)) {
+      const st = fs.statSync(target);
+      const known = [e?.sha256 ?? undefined, ...knownSha256].filter((k): k is string => !!k);
+      const interrupted = e !== undefined && e.sha256 === null;
+      if (!st.isFile()) kept = `${target} is not a file winpe-lab wrote: left in place`;
+      else if (interrupted || known.includes(sha256File(target))) fs.rmSync(target, { force: true });
+      else kept = `${target} was changed outside winpe-lab since it was written: left in place`;
+    }
+    this.forget(target);
+    return kept;
+  }
+
+  /** Drop the ledger entry of `target` (and the ledger folder once empty). */
+  forget(target: string): void {
+    fs.rmSync(this.entryFile(target), { force: true });
+    if (removeEmptyDir(this.dir)) removeEmptyDir(this.stateDir);
+  }
+}
+
+/** Remove `dir` when it is empty (a folder we created); a folder with anything in it stays. */
+export function removeEmptyDir(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
