@@ -5,8 +5,8 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStackConfig, rawConfigToObject } from "./resources/config";
 import { composeStack } from "./resources/program";
+import { ConfigError, parseStackConfig, rawConfigToObject } from "./stack/config";
 
 function fail(message: string): never {
   // RunError: Pulumi prints the message once, without a stack trace.

@@ -120,11 +120,11 @@ async function programLoadDiagnostics(): Promise<Record<string, number>> {
       "-r",
       "ts-node/register/transpile-only",
       "-e",
-      'require("@pulumi/pulumi"); require("./resources/program"); require("./resources/config")',
+      'require("@pulumi/pulumi"); require("./resources/program"); require("./stack/config")',
     ]),
     programDistMs: await time([
       "-e",
-      'require("@pulumi/pulumi"); require("./dist/resources/program.js"); require("./dist/resources/config.js")',
+      'require("@pulumi/pulumi"); require("./dist/resources/program.js"); require("./dist/stack/config.js")',
     ]),
     floorTsMs: await time([
       "-r",

@@ -18,6 +18,7 @@ import {
   BcdError,
   type BcdStore,
   createEmptyStore,
+  KDNET_KEY_RE,
   ObjectType,
   openStore,
   WELL_KNOWN_OBJECTS,
@@ -54,8 +55,6 @@ export function newDebugKey(): string {
   for (let i = 0; i < 4; i++) words.push(crypto.randomBytes(8).readBigUInt64LE().toString(36));
   return words.join(".");
 }
-
-const KEY_RE = /^[0-9a-z]{1,13}\.[0-9a-z]{1,13}\.[0-9a-z]{1,13}\.[0-9a-z]{1,13}$/i;
 
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, " ").trim();
@@ -296,7 +295,7 @@ function cmdDbgSettings(s: BcdStore, params: string[], verbose: boolean): number
       }
       const key = kv.get("key");
       if (key !== undefined) {
-        if (!KEY_RE.test(key))
+        if (!KDNET_KEY_RE.test(key))
           throw new BcdError(
             `key:${key}: a key is four dot-separated words of letters and digits (a.b.c.d), each at most 13 long`,
           );

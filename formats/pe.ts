@@ -358,3 +358,20 @@ export function machineName(machine: number): string {
 export function subsystemName(subsystem: number): string {
   return SUBSYSTEM_NAMES[subsystem] ?? String(subsystem);
 }
+
+/**
+ * What is wrong with a binary that is to be put into a Windows image as `name`, or undefined when nothing is:
+ * a `.sys` must be a kernel-mode image (subsystem native), an `.exe` an image that is not a DLL, a `.dll` a DLL,
+ * and each of them for `machine` (IMAGE_FILE_MACHINE_*) when given.
+ */
+export function binaryKindProblem(info: PeInfo, name: string, machine?: number): string | undefined {
+  const ext = /\.([^.]+)$/.exec(name)?.[1]?.toLowerCase();
+  if (machine !== undefined && info.machine !== machine)
+    return `is built for ${info.machineName}, not ${machineName(machine)}: build it for the image's architecture`;
+  const isDll = (info.characteristics & PE_CHARACTERISTICS.dll) !== 0;
+  if (ext === "sys" && info.subsystem !== PE_SUBSYSTEM.native)
+    return `is not a kernel-mode driver (subsystem ${info.subsystemName}, expected native)${isDll ? ": a DLL named .sys" : ""}`;
+  if (ext === "exe" && isDll) return "is a DLL, not a program";
+  if (ext === "dll" && !isDll) return "is not a DLL";
+  return undefined;
+}

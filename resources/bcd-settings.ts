@@ -11,6 +11,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { KDNET_KEY_RE } from "../formats/bcd";
 import { providerShell } from "./providers/shell";
 
 /** `on`/`off` (bcdedit's words); booleans are accepted and normalized. */
@@ -42,7 +43,7 @@ export const KdnetSchema = z
     /** UDP port on the host, 49152-65535. @example 50005 */
     port: z.number().int().min(49152, "must be at least 49152 (KDNET uses dynamic ports 49152-65535)").max(65535),
     /** The KDNET key (pass a Pulumi secret). @example "5.5.5.5" */
-    key: z.string().regex(/^[0-9a-zA-Z]+(\.[0-9a-zA-Z]+){3}$/, "must be four dot-separated words, e.g. 1.2.3.4"),
+    key: z.string().regex(KDNET_KEY_RE, "must be four dot-separated words of letters and digits, each at most 13 long"),
   })
   .strict();
 

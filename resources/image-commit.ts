@@ -17,6 +17,7 @@ export const StagedFileSchema = z
     sha1: z.string(),
     size: z.number(),
     original: z.object({ sha1: z.string(), size: z.number(), backup: z.string() }).strict().nullable(),
+    createdFolders: z.array(z.string()).optional(),
   })
   .strict();
 

@@ -6,8 +6,9 @@
  * ```
  * See README "Use the resources in your own program".
  */
+
+export { ConfigError, parseStackConfig, type StackConfig, StackConfigSchema } from "../stack/config";
 export { BcdSettings, type BcdSettingsArgs } from "./bcd-settings";
-export { ConfigError, parseStackConfig, type StackConfig, StackConfigSchema } from "./config";
 export { DriverBuild, type DriverBuildArgs, type DriverBuildOutput, projectRevisions } from "./driver-build";
 export { ImageCommit, type ImageCommitArgs } from "./image-commit";
 export { InjectedFiles, type InjectedFilesArgs } from "./injected-files";

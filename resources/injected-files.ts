@@ -44,9 +44,23 @@ export const InjectedFilesArgsSchema = z
      * @example { "Windows/Ioctl/sioctl.sys": { source: "/work/build/sioctl.sys" } }
      */
     files: z.record(z.string(), InjectedFileSchema),
+    /**
+     * The image's architecture: Windows binaries (`.sys`, `.exe`, `.dll`, `.efi`) must be built for it, and each
+     * must be of the kind its name says (a `.sys` a kernel-mode driver, an `.exe` a program, a `.dll` a DLL).
+     * @default not checked against an architecture (the kinds still are)
+     */
+    arch: z.enum(["amd64", "arm64"]).optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
+    for (const d of Object.keys(a.files)) {
+      if (/[\\/]$/.test(d))
+        ctx.addIssue({
+          code: "custom",
+          path: ["files", d],
+          message: `${JSON.stringify(d)} names a folder: name the file inside the image, e.g. Windows/Ioctl/x.sys`,
+        });
+    }
     try {
       validateImagePaths(Object.keys(a.files), "files");
     } catch (e) {
@@ -64,6 +78,8 @@ export interface StagedFile {
   size: number;
   /** The image's own file at that path before we replaced it (restored on delete), or null when we added it. */
   original: { sha1: string; size: number; backup: string } | null;
+  /** Folders above this path that adding it created in the image (removed with it when nothing of ours is left). */
+  createdFolders?: string[];
 }
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };

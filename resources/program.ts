@@ -6,13 +6,14 @@
  */
 import * as nodePath from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { normalizeImagePath } from "../formats/image-path";
 import { mediaFingerprint } from "../formats/media-tree";
 import { PersistentDigestCache, sha256 } from "../runtime/digest";
+import type { StackConfig } from "../stack/config";
+import { preflight } from "../stack/preflight";
+import { resolveStack } from "../stack/resolve";
 import { readAdkProjectFacts } from "../toolchains/adk/plan";
 import { planBuild } from "../toolchains/open/build";
 import { BcdSettings } from "./bcd-settings";
-import type { StackConfig } from "./config";
 import { DriverBuild, projectRevisions } from "./driver-build";
 import { ImageCommit } from "./image-commit";
 import { InjectedFiles } from "./injected-files";
@@ -20,57 +21,7 @@ import { MountedImage } from "./mounted-image";
 import { TestCertificate } from "./test-certificate";
 import { VmBootMedia } from "./vm-boot-media";
 import { WinPeIso } from "./winpe-iso";
-
-/** Every path a stack uses, absolute, in the toolchain's path style. */
-export interface ResolvedStack {
-  workspace: string;
-  mediaDir: string;
-  wim: string;
-  mountDir: string;
-  buildDir: string;
-  isoPath: string;
-  /** Our bookkeeping inside the working folder (certificate, pristine BCD copies, VM definition, caches). */
-  stateDir: string;
-  certDir: string;
-  bcdStateDir: string;
-  vmDir: string;
-  vmName: string;
-  project: string;
-  platform: "x64" | "ARM64";
-  /** BCD stores to change, absolute, with their media-relative names. */
-  stores: Array<{ path: string; rel: string }>;
-  /** Folder in the image for the binaries, `A/B` form. */
-  injectDir: string;
-}
-
-/** Resolve the config's paths against `root` (the project folder): POSIX for open, Windows for adk. */
-export function resolveStack(config: StackConfig, root: string, stackName: string): ResolvedStack {
-  const p = config.toolchain === "adk" ? nodePath.win32 : nodePath.posix;
-  const workspace = p.resolve(root, config.workspace);
-  const mediaDir = p.join(workspace, "media");
-  const stateDir = p.join(workspace, ".winpe-lab");
-  const vmName = config.vm.name ?? `winpe-lab-${stackName}`;
-  const storeRels: string[] = [];
-  if (config.bcd.stores !== "bios") storeRels.push("EFI/Microsoft/Boot/BCD");
-  if (config.bcd.stores !== "efi") storeRels.push("Boot/BCD");
-  return {
-    workspace,
-    mediaDir,
-    wim: p.join(mediaDir, "sources", "boot.wim"),
-    mountDir: p.join(workspace, "mount"),
-    buildDir: config.buildDir ? p.resolve(root, config.buildDir) : p.join(workspace, "build"),
-    isoPath: p.resolve(root, config.iso.path),
-    stateDir,
-    certDir: p.join(stateDir, "cert"),
-    bcdStateDir: p.join(stateDir, "bcd"),
-    vmDir: p.join(stateDir, "vm", vmName),
-    vmName,
-    project: p.resolve(root, config.project),
-    platform: config.arch === "amd64" ? "x64" : "ARM64",
-    stores: storeRels.map((rel) => ({ rel, path: p.join(mediaDir, ...rel.split("/")) })),
-    injectDir: normalizeImagePath(config.injectDir, "injectDir"),
-  };
-}
+import { WorkspaceClaim } from "./workspace-claim";
 
 export interface StackOutputs {
   isoPath: pulumi.Output<string>;
@@ -85,8 +36,8 @@ export interface StackOutputs {
 }
 
 /**
- * Compose the stack's resources. `kdnetKey` is the KDNET key as a secret (or undefined when the stack does not
- * configure KDNET). Throws for a bad project (named) before any resource is registered.
+ * Compose the stack's resources. Throws for a bad project or any other bad input (each problem naming its config
+ * key: stack/preflight.ts) before any resource is registered, so a bad input changes nothing.
  */
 export function composeStack(config: StackConfig, root: string, stackName: string, holder: string): StackOutputs {
   const r = resolveStack(config, root, stackName);
@@ -113,42 +64,64 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
       extra,
     );
   }
-  // the project is read (and a bad one refused) before any resource is registered
-  const cert = config.signing ? new TestCertificate("test-certificate", { toolchain, certDir: r.certDir }) : undefined;
-  const build = new DriverBuild("driver-build", {
-    toolchain,
-    project: r.project,
-    configuration: config.configuration,
-    platform: r.platform,
-    outDir: r.buildDir,
-    signing: cert ? cert.signing : null,
-    revisions,
-  });
+  // the project is read (and a bad one refused), then every other input is checked, before any resource is
+  // registered: nothing is written for a bad input
+  preflight({ config, stack: r, outputs: outputs.map((o) => o.outputName), holder });
+
+  // the working folder is this stack's from its first write; every other resource depends on the claim
+  const claim = new WorkspaceClaim("workspace-claim", { workspace: r.workspace, stateDir: r.stateDir, holder });
+  const opts: pulumi.CustomResourceOptions = { dependsOn: [claim] };
+  const cert = config.signing
+    ? new TestCertificate("test-certificate", { toolchain, certDir: r.certDir }, opts)
+    : undefined;
+  const build = new DriverBuild(
+    "driver-build",
+    {
+      toolchain,
+      project: r.project,
+      configuration: config.configuration,
+      platform: r.platform,
+      outDir: r.buildDir,
+      stateDir: r.stateDir,
+      cacheDir: r.buildCacheDir,
+      signing: cert ? cert.signing : null,
+      revisions,
+    },
+    opts,
+  );
 
   const flags: Record<string, string> = {};
   for (const f of ["testsigning", "nointegritychecks", "debug", "bootdebug"] as const) {
     const v = config.bcd[f];
     if (v !== undefined) flags[f] = v ? "on" : "off";
   }
-  const bcd = new BcdSettings("bcd-settings", {
-    toolchain,
-    stores: r.stores.map((s) => s.path),
-    object: config.bcd.object,
-    flags,
-    kdnet: config.kdnet
-      ? pulumi.secret({ hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key })
-      : undefined,
-    stateDir: r.bcdStateDir,
-    writer: config.bcd.writer,
-  });
+  const bcd = new BcdSettings(
+    "bcd-settings",
+    {
+      toolchain,
+      stores: r.stores.map((s) => s.path),
+      object: config.bcd.object,
+      flags,
+      kdnet: config.kdnet
+        ? pulumi.secret({ hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key })
+        : undefined,
+      stateDir: r.bcdStateDir,
+      writer: config.bcd.writer,
+    },
+    opts,
+  );
 
-  const image = new MountedImage("boot-wim", {
-    toolchain,
-    wim: r.wim,
-    index: config.imageIndex,
-    mountDir: r.mountDir,
-    holder,
-  });
+  const image = new MountedImage(
+    "boot-wim",
+    {
+      toolchain,
+      wim: r.wim,
+      index: config.imageIndex,
+      mountDir: r.mountDir,
+      holder,
+    },
+    opts,
+  );
 
   const thumbprint = cert ? cert.thumbprint : pulumi.output("unsigned");
   const files: Record<string, { source: string; revision: pulumi.Output<string> }> = {};
@@ -161,49 +134,62 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   }
   const inject = new InjectedFiles(
     "injected-files",
-    { mount: image.ref, files: pulumi.output(files) },
-    { dependsOn: [build] },
+    { mount: image.ref, files: pulumi.output(files), arch: config.arch },
+    { dependsOn: [claim, build] },
   );
-  const commit = new ImageCommit("image-commit", {
-    mount: image.ref,
-    files: inject.staged,
-    contentHash: inject.contentHash,
-  });
+  const commit = new ImageCommit(
+    "image-commit",
+    {
+      mount: image.ref,
+      files: inject.staged,
+      contentHash: inject.contentHash,
+    },
+    opts,
+  );
 
   // every other media file, by content (digests cached across runs by path, size, mtime, inode)
   const exclude = ["sources/boot.wim", ...r.stores.map((s) => s.rel)];
   const cache = new PersistentDigestCache(p.join(r.stateDir, "digests.json"));
   const mediaHash = mediaFingerprint(r.mediaDir, exclude, cache);
-  cache.save();
+  // a preview writes nothing; the cache file is the claim's (removed with it on destroy)
+  if (!pulumi.runtime.isDryRun()) cache.save();
   const contentHashes = pulumi.all([commit.wimSha256, bcd.storeHashes]).apply(([wim, stores]) => {
     const h: Record<string, string> = { "sources/boot.wim": wim, media: mediaHash };
     for (const s of r.stores) h[s.rel] = stores[s.path];
     return h;
   });
-  const iso = new WinPeIso("winpe-iso", {
-    toolchain,
-    arch: config.arch,
-    workspace: r.workspace,
-    isoPath: r.isoPath,
-    contentHashes,
-  });
+  const iso = new WinPeIso(
+    "winpe-iso",
+    {
+      toolchain,
+      arch: config.arch,
+      workspace: r.workspace,
+      isoPath: r.isoPath,
+      contentHashes,
+    },
+    opts,
+  );
 
   let vmStartCommand: pulumi.Output<string> | string = "(vm.enabled is false)";
   let bootCheck: pulumi.Output<string> | string = "";
   if (config.vm.enabled) {
-    const vm = new VmBootMedia("vm-boot-media", {
-      toolchain,
-      arch: config.arch,
-      name: r.vmName,
-      isoPath: iso.isoPath,
-      isoSha256: iso.sha256,
-      vmDir: r.vmDir,
-      memoryMb: config.vm.memoryMb,
-      createVm: config.vm.create,
-      bootCheck: config.vm.bootCheck,
-      bootPattern: config.vm.bootPattern,
-      bootTimeoutSec: config.vm.bootTimeoutSec,
-    });
+    const vm = new VmBootMedia(
+      "vm-boot-media",
+      {
+        toolchain,
+        arch: config.arch,
+        name: r.vmName,
+        isoPath: iso.isoPath,
+        isoSha256: iso.sha256,
+        vmDir: r.vmDir,
+        memoryMb: config.vm.memoryMb,
+        createVm: config.vm.create,
+        bootCheck: config.vm.bootCheck,
+        bootPattern: config.vm.bootPattern,
+        bootTimeoutSec: config.vm.bootTimeoutSec,
+      },
+      opts,
+    );
     vmStartCommand = vm.startCommand;
     bootCheck = vm.bootCheckLine;
   }

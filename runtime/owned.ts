@@ -131,3 +131,59 @@ export function removeEmptyDir(dir: string): boolean {
     return false;
   }
 }
+
+/** Who a working folder belongs to: the stack that first wrote to it (`<workspace>/.winpe-lab/owner.json`). */
+export interface WorkspaceOwner {
+  holder: string;
+}
+
+function ownerFile(stateDir: string): string {
+  return path.join(stateDir, "owner.json");
+}
+
+/** The stack a working folder belongs to, or undefined when none claimed it (or the record is unreadable). */
+export function workspaceOwner(stateDir: string): WorkspaceOwner | undefined {
+  try {
+    const o = JSON.parse(fs.readFileSync(ownerFile(stateDir), "utf8")) as WorkspaceOwner;
+    return typeof o.holder === "string" ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Claim a working folder for `holder` (idempotent). Refuses, writing nothing, when another stack holds it. The
+ * claim is created exclusively, so two first `up`s of different stacks cannot both win.
+ */
+export function claimWorkspace(stateDir: string, holder: string, workspace: string): void {
+  const cur = workspaceOwner(stateDir);
+  if (cur?.holder === holder) return;
+  if (cur) throw new NotOursError(workspaceTakenMessage(workspace, cur.holder, holder), workspace);
+  fs.mkdirSync(stateDir, { recursive: true });
+  const tmp = path.join(stateDir, `.owner.${process.pid}.${crypto.randomBytes(4).toString("hex")}`);
+  writeFileAtomic(tmp, `${JSON.stringify({ holder })}\n`);
+  try {
+    fs.linkSync(tmp, ownerFile(stateDir)); // fails when someone else's claim appeared meanwhile
+  } catch (e) {
+    const other = workspaceOwner(stateDir);
+    if (other?.holder === holder) return;
+    if (other) throw new NotOursError(workspaceTakenMessage(workspace, other.holder, holder), workspace);
+    throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Give a working folder up (its last resource is gone): the claim of `holder` only. */
+export function releaseWorkspace(stateDir: string, holder: string): void {
+  if (workspaceOwner(stateDir)?.holder !== holder) return;
+  fs.rmSync(ownerFile(stateDir), { force: true });
+  removeEmptyDir(stateDir);
+}
+
+export function workspaceTakenMessage(workspace: string, owner: string, holder: string): string {
+  return (
+    `the working folder ${workspace} belongs to stack ${owner} (since its first up), not to ${holder}: ` +
+    `give each stack its own working folder (copype), or destroy ${owner} first`
+  );
+}

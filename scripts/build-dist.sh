@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-if [ -f dist/.stamp ] && [ -z "$(find index.ts resources formats runtime toolchains cli tsconfig.json tsconfig.build.json package-lock.json -newer dist/.stamp -print -quit 2>/dev/null)" ]; then
+if [ -f dist/.stamp ] && [ -z "$(find index.ts resources stack formats runtime toolchains cli tsconfig.json tsconfig.build.json package-lock.json -newer dist/.stamp -print -quit 2>/dev/null)" ]; then
   exit 0
 fi
 [ "${1:-}" = "--quiet" ] || echo "[build] compiling index.ts, resources/ and the libraries to dist/" >&2

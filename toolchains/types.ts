@@ -44,8 +44,13 @@ export interface ImageFileHash {
   size: number;
 }
 
-/** A change to apply to the image at commit: add (from a staged or backed-up file) or delete. */
-export type ImageChange = { op: "add"; source: string; dest: string } | { op: "delete"; dest: string };
+/**
+ * A change to apply to the image at commit: add (from a staged or backed-up file), delete a file, or delete a folder
+ * that we created and that holds nothing else of ours (`folder: true`).
+ */
+export type ImageChange =
+  | { op: "add"; source: string; dest: string }
+  | { op: "delete"; dest: string; folder?: boolean };
 
 export interface ImageBackend {
   readonly toolchain: Toolchain;
@@ -63,6 +68,11 @@ export interface ImageBackend {
     dests: readonly string[],
     ctx: StepContext,
   ): Promise<Record<string, ImageFileHash | null>>;
+  /**
+   * The folders above `dests` (`Windows/Ioctl` for `Windows/Ioctl/x.sys`) that the image does not have: the ones
+   * adding `dests` creates. Parents before children.
+   */
+  missingFolders(m: MountSpec, dests: readonly string[], ctx: StepContext): Promise<string[]>;
   /** Copy original image files (before they are replaced) into `dir`, keeping their folders. */
   backupOriginals(m: MountSpec, dests: readonly string[], dir: string, ctx: StepContext): Promise<void>;
   /** Put a file into the mount folder at `dest` (atomically). */

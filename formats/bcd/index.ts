@@ -52,3 +52,9 @@ export {
   openStore,
 } from "./store";
 export { buildWinPeMediaStore, createWinPeMediaStore, type WinPeStoreOptions } from "./winpe";
+
+/**
+ * A KDNET key as bcdedit takes it (`/dbgsettings net key:a.b.c.d`): four dot-separated words of letters and
+ * digits, each at most 13 characters (a word is a 64-bit number in base 36, as bcdedit's `newkey` prints it).
+ */
+export const KDNET_KEY_RE = /^[0-9a-z]{1,13}\.[0-9a-z]{1,13}\.[0-9a-z]{1,13}\.[0-9a-z]{1,13}$/i;

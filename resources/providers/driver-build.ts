@@ -189,4 +189,5 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
 function ledgerOf(a: { outDir: string; stateDir?: string }): OutputLedger {
   return new OutputLedger(a.stateDir ?? path.join(a.outDir, ".winpe-lab"));
 }
+
 export { del as delete };

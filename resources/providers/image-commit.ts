@@ -1,6 +1,8 @@
 /** Provider logic of {@link ImageCommit} (loaded at call time by the shell in resources/image-commit.ts). */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { readWimFacts, WimFormatError } from "../../formats/wim";
 import { fileDigests, stableStringify } from "../../runtime/digest";
 import { report } from "../../runtime/progress";
 import { imageBackend } from "../../toolchains";
@@ -40,10 +42,18 @@ export function changesBetween(
       changes.push({ op: "add", source: path.join(mount.mountDir, ...d.split("/")), dest: d });
     }
   }
+  const leftFolders = new Set<string>();
   for (const [d, s] of Object.entries(committed)) {
     if (d in desired) continue;
     changes.push(s.original ? { op: "add", source: s.original.backup, dest: d } : { op: "delete", dest: d });
+    for (const f of s.createdFolders ?? []) leftFolders.add(f);
   }
+  // folders we created that no file of ours needs any more: deepest first, after their files
+  const kept = Object.keys(desired).map((d) => d.toLowerCase());
+  const gone = [...leftFolders]
+    .filter((f) => !kept.some((d) => d.startsWith(`${f.toLowerCase()}/`)))
+    .sort((a, b) => b.split("/").length - a.split("/").length || (a < b ? -1 : 1));
+  for (const f of gone) changes.push({ op: "delete", dest: f, folder: true });
   return changes;
 }
 
@@ -115,6 +125,11 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
   } catch {
     return { id, props: { ...props, drift: ["<wim>"], wimSha256: "", wimSize: 0 } };
   }
+  const damaged = wimDamage(mount);
+  if (damaged) {
+    void report(TYPE, damaged, "warning");
+    return { id, props: { ...props, drift: ["<wim>"], wimSha256, wimSize } };
+  }
   const dests = Object.keys(committed);
   const seen = await imageBackend(mount.toolchain).imageFileHashes(mount, dests, ctxFor(mount));
   for (const d of dests) if (seen[d]?.sha1 !== committed[d].sha1) drift.push(d);
@@ -123,9 +138,33 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
   return { id, props: { ...props, drift, wimSha256, wimSize } };
 }
 
+/**
+ * What is wrong with the WIM file when it is no longer a whole WIM (truncated, replaced by something else), for a
+ * message; undefined when it is whole. Checked without a tool (formats/wim.ts).
+ */
+function wimDamage(mount: MountRef): string | undefined {
+  if (mount.toolchain !== "open") return undefined;
+  try {
+    readWimFacts(mount.wim);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof WimFormatError)) throw e;
+    return (
+      `${mount.wim} ${e.message}: the files winpe-lab committed cannot be read or taken out; ` +
+      `make the working folder again (copype) or put a good boot.wim back`
+    );
+  }
+}
+
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
   const mount = props.mount as MountRef;
   const committed = (props.committed ?? {}) as Record<string, StagedFile>;
+  // a damaged WIM cannot be changed: say so and let destroy finish (nothing of ours can be taken out of it)
+  const damaged = fs.existsSync(mount.wim) ? wimDamage(mount) : `${mount.wim} is gone: nothing to take out`;
+  if (damaged) {
+    void report(TYPE, damaged, "warning");
+    return;
+  }
   const changes = changesBetween(mount, committed, {});
   if (changes.length > 0) await imageBackend(mount.toolchain).commit(mount, changes, ctxFor(mount));
 }

@@ -3,9 +3,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { normalizeImagePath } from "../../formats/image-path";
+import { binaryKindProblem, PE_MACHINE, PeFormatError, readPeHeaders } from "../../formats/pe";
 import { fileDigests, sha256, stableStringify } from "../../runtime/digest";
 import { report } from "../../runtime/progress";
 import { imageBackend } from "../../toolchains";
+import { ancestorsOf } from "../../toolchains/folders";
 import type { StepContext } from "../../toolchains/types";
 import { InjectedFilesArgsSchema, type StagedFile } from "../injected-files";
 import type { MountRef } from "../mounted-image";
@@ -23,11 +25,32 @@ function strip(inputs: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The args with destinations normalized (`Windows\Ioctl\x.sys` -> `Windows/Ioctl/x.sys`). */
-function parse(inputs: Record<string, unknown>): { mount: MountRef; files: Record<string, FileSpec> } {
+function parse(inputs: Record<string, unknown>): {
+  mount: MountRef;
+  files: Record<string, FileSpec>;
+  arch?: "amd64" | "arm64";
+} {
   const a = parseInputs(InjectedFilesArgsSchema, strip(inputs), TYPE);
   const files: Record<string, FileSpec> = {};
   for (const [dest, spec] of Object.entries(a.files)) files[normalizeImagePath(dest)] = spec;
-  return { mount: a.mount, files: sortRecord(files) };
+  return { mount: a.mount, files: sortRecord(files), ...(a.arch ? { arch: a.arch } : {}) };
+}
+
+const MACHINE_OF = { amd64: PE_MACHINE.amd64, arm64: PE_MACHINE.arm64 } as const;
+
+/** Windows binaries must be of the image's machine and of the kind their name says (before anything is staged). */
+function checkBinaries(files: Record<string, FileSpec>, arch: "amd64" | "arm64" | undefined): void {
+  for (const [d, spec] of Object.entries(files)) {
+    if (!/\.(sys|exe|dll|efi)$/i.test(d)) continue;
+    let problem: string | undefined;
+    try {
+      problem = binaryKindProblem(readPeHeaders(spec.source), d, arch ? MACHINE_OF[arch] : undefined);
+    } catch (e) {
+      if (!(e instanceof PeFormatError)) throw e;
+      problem = "is not a Windows binary (no valid PE header)";
+    }
+    if (problem) throw new InputError(`${TYPE}: 'files["${d}"].source' ${spec.source} ${problem}`);
+  }
 }
 
 function sortRecord<T>(r: Record<string, T>): Record<string, T> {
@@ -109,7 +132,7 @@ export async function diff(
 }
 
 async function apply(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
-  const { mount, files } = parse(news);
+  const { mount, files, arch } = parse(news);
   const ctx = ctxFor(mount);
   const backend = imageBackend(mount.toolchain);
   const m = { ...mount };
@@ -124,6 +147,7 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
       throw new InputError(`${TYPE}: 'files["${d}"].source' ${spec.source} does not exist or is not a file`);
     }
   }
+  checkBinaries(files, arch);
   if (!fs.existsSync(mount.mountDir)) {
     throw new InputError(
       `${TYPE}: the mount folder ${mount.mountDir} does not exist: the MountedImage is stale; run 'pulumi up' again after a refresh`,
@@ -134,6 +158,8 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
   const fresh = Object.keys(files).filter((d) => !oldStaged[d]);
   // originals: what the image holds at paths we are about to take over for the first time
   const originals: Record<string, StagedFile["original"]> = {};
+  // folders the fresh paths create in the image (taken out again with the last file of ours in them)
+  const missing = fresh.length > 0 ? new Set(await backend.missingFolders(m, fresh, ctx)) : new Set<string>();
   if (fresh.length > 0) {
     const inImage = await backend.imageFileHashes(m, fresh, ctx);
     const present = fresh.filter((d) => inImage[d]);
@@ -171,13 +197,22 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
       size: dg.size,
       original: prev ? prev.original : (originals[d] ?? null),
     };
+    const created = prev ? (prev.createdFolders ?? []) : ancestorsOf(d).filter((f) => missing.has(f));
+    if (created.length > 0) staged[d].createdFolders = created;
   }
   for (const d of plan.removed) {
     const prev = oldStaged[d];
     await backend.unstage(m, d, prev?.original?.backup ?? null, ctx);
     void report(TYPE, `removed ${d}`, "info", true);
   }
-  return { mount, files, staged, contentHash: contentHashOf(staged), drift: [] as string[] };
+  return {
+    mount,
+    files,
+    ...(arch ? { arch } : {}),
+    staged,
+    contentHash: contentHashOf(staged),
+    drift: [] as string[],
+  };
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {

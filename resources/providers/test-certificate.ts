@@ -1,4 +1,5 @@
 /** Provider logic of {@link TestCertificate} (loaded at call time by the shell in resources/test-certificate.ts). */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { stableStringify } from "../../runtime/digest";
@@ -94,9 +95,10 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
       );
     }
   }
+  // the certificate files only while they hold this certificate: a replacement writes the same names first
   for (const k of ["certFile", "cerFile"]) {
     const f = String(props[k] ?? "");
-    if (f) fs.rmSync(f, { force: true });
+    if (f && holdsCertificate(f, thumbprint)) fs.rmSync(f, { force: true });
   }
   const dir = String(props.certDir ?? "");
   try {
@@ -106,3 +108,14 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
   }
 }
 export { del as delete };
+
+/** Whether `file` (PEM `.crt` or DER `.cer`) holds the certificate with `thumbprint` (SHA-1, hex). */
+function holdsCertificate(file: string, thumbprint: string): boolean {
+  try {
+    const data = fs.readFileSync(file);
+    const cert = new crypto.X509Certificate(data);
+    return cert.fingerprint.replace(/:/g, "").toUpperCase() === thumbprint.toUpperCase();
+  } catch {
+    return false;
+  }
+}

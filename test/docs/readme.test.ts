@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { StackConfigSchema } from "../../resources/config";
+import { StackConfigSchema } from "../../stack/config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");

@@ -13,7 +13,7 @@ import {
   readStackYaml,
   StackYamlError,
 } from "../../formats/stack-yaml";
-import { parseStackConfig, rawConfigToObject } from "../../resources/config";
+import { parseStackConfig, rawConfigToObject } from "../../stack/config";
 
 const STACKS = path.join(__dirname, "..", "..", "stacks");
 

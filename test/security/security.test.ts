@@ -85,7 +85,7 @@ function scannedFiles(): string[] {
       else if (/\.(ts|js|mjs|cjs)$/.test(e.name)) out.push(r);
     }
   };
-  for (const dir of ["resources", "formats", "runtime", "toolchains", "cli"]) walk(dir);
+  for (const dir of ["resources", "stack", "formats", "runtime", "toolchains", "cli"]) walk(dir);
   out.push("index.ts");
   const scripts = path.join(REPO_ROOT, "scripts");
   if (fs.existsSync(scripts))

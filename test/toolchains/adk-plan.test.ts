@@ -8,8 +8,8 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { findCheckout, loadStackForPlan, localProjectPath, planHeader, planStack, renderPlan } from "../../cli/plan";
-import type { StackConfig } from "../../resources/config";
 import { runTool } from "../../runtime/exec";
+import type { StackConfig } from "../../stack/config";
 import { renderCommand } from "../../toolchains/adk/commands";
 import { type DismMountedImage, findMount, mountStateOf, parseMountedImageInfo } from "../../toolchains/adk/dism-info";
 import {

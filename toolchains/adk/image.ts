@@ -26,6 +26,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { copyFileAtomic } from "../../runtime/atomic";
 import { fileDigests } from "../../runtime/digest";
+import { missingAncestors } from "../folders";
 import type { ImageBackend, ImageChange, ImageFileHash, MountFacts, MountSpec, StepContext } from "../types";
 import {
   dismCleanupMountpoints,
@@ -231,6 +232,7 @@ export function adkCommitCommands(
       if (windowsPathKey(c.source) === windowsPathKey(mountPathOf(mountDir, c.dest))) continue;
       cmds.push(...adkStageCommands(mountDir, c.source, c.dest));
     } else if (present(c.dest)) {
+      // a folder we created: emptied by the deletes before it (no -Recurse: anything else in it stays)
       cmds.push(removeFromImage(mountDir, c.dest));
     }
   }
@@ -347,6 +349,15 @@ export const adkImageBackend: ImageBackend = {
       }
     }
     return out;
+  },
+
+  async missingFolders(m, dests) {
+    assertWindows(`looking at folders in ${m.mountDir}`);
+    return missingAncestors(dests, async (dirs) => {
+      const out: Record<string, boolean> = {};
+      for (const d of dirs) out[d] = fs.existsSync(mountPathOf(m.mountDir, d));
+      return out;
+    });
   },
 
   async backupOriginals(m, dests, dir) {

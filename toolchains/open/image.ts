@@ -15,10 +15,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readWimFacts } from "../../formats/wim";
 import { copyFileAtomic, TEMP_PREFIX, writeFileAtomic } from "../../runtime/atomic";
 import { type Claim, claim, LockedError, readClaim, releaseClaim, withLock } from "../../runtime/locks";
+import { missingAncestors } from "../folders";
 import type { ImageBackend, ImageChange, MountFacts, MountSpec, MountState, StepContext } from "../types";
-import { assertWimFile, wimExtract, wimFileHashes, wimImageInfo, wimUpdate } from "./wim";
+import { assertWimFile, wimExtract, wimFileHashes, wimFoldersPresent, wimImageInfo, wimUpdate } from "./wim";
 
 const MANIFEST = "mount.json";
 
@@ -151,6 +153,11 @@ export const openImageBackend: ImageBackend = {
     const man = readManifest(m);
     if (!man) return { state: "missing", reason: `the mount's bookkeeping (${manifestPath(m)}) is gone` };
     if (!fs.existsSync(m.wim)) return { state: "stale", reason: `the WIM ${m.wim} is gone` };
+    try {
+      readWimFacts(m.wim);
+    } catch (e) {
+      return { state: "stale", reason: `the WIM ${m.wim} ${(e as Error).message}` };
+    }
     if (!fs.existsSync(m.mountDir)) return { state: "stale", reason: `the mount folder ${m.mountDir} is gone` };
     const c = readClaim("wim", m.wim);
     if (!c || c.holder !== m.holder) {
@@ -197,6 +204,10 @@ export const openImageBackend: ImageBackend = {
 
   async imageFileHashes(m, dests, ctx) {
     return wimFileHashes(m.wim, m.index, dests, { resource: ctx.resource });
+  },
+
+  async missingFolders(m, dests, ctx) {
+    return missingAncestors(dests, async (dirs) => wimFoldersPresent(m.wim, m.index, dirs, { resource: ctx.resource }));
   },
 
   async backupOriginals(m, dests, dir, ctx) {

@@ -125,7 +125,28 @@ export async function wimFileHashes(
   return result;
 }
 
-export type WimChange = { op: "add"; source: string; dest: string } | { op: "delete"; dest: string };
+/**
+ * Whether each folder (`Windows/Ioctl`) is in image `index` (`wimlib-imagex dir --path`, exit code 49 when the
+ * path is not there). Case-insensitive, as on Windows.
+ */
+export async function wimFoldersPresent(
+  wim: string,
+  index: number,
+  folders: readonly string[],
+  ctx: Ctx = {},
+): Promise<Record<string, boolean>> {
+  const out: Record<string, boolean> = {};
+  for (const f of folders) {
+    const r = await runTool("wimlib-imagex", ["dir", wim, String(index), `--path=/${f}`, "--one-file-only"], {
+      resource: ctx.resource,
+      okExitCodes: [0, 49],
+    });
+    out[f] = r.exitCode === 0;
+  }
+  return out;
+}
+
+export type WimChange = { op: "add"; source: string; dest: string } | { op: "delete"; dest: string; folder?: boolean };
 
 function quoteUpdateArg(arg: string, label: string): string {
   if (/["\r\n]/.test(arg)) throw new WimError(`${label} ${JSON.stringify(arg)} contains a quote or newline`);
@@ -147,7 +168,7 @@ export async function wimUpdate(
   const lines = changes.map((c) =>
     c.op === "add"
       ? `add ${quoteUpdateArg(c.source, "source")} ${quoteUpdateArg(`/${c.dest}`, "destination")}`
-      : `delete --force ${quoteUpdateArg(`/${c.dest}`, "destination")}`,
+      : `delete --force${c.folder ? " --recursive" : ""} ${quoteUpdateArg(`/${c.dest}`, "destination")}`,
   );
   const argv = ["update", wim, String(index)];
   if (opts.rebuild) argv.push("--rebuild");

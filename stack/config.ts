@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
+import { KDNET_KEY_RE } from "../formats/bcd";
 import { normalizeImagePath } from "../formats/image-path";
 
 export const CONFIG_NAMESPACE = "winpe-lab";
@@ -21,7 +22,10 @@ const ipv4 = z
 /** KDNET key: four dot-separated words of letters and digits, as bcdedit prints them (e.g. `5.5.5.5`). */
 const kdnetKey = z
   .string()
-  .regex(/^[0-9a-zA-Z]+(\.[0-9a-zA-Z]+){3}$/, "must be four dot-separated words of letters and digits, e.g. 1.2.3.4");
+  .regex(
+    KDNET_KEY_RE,
+    "must be four dot-separated words of letters and digits, each at most 13 long, e.g. 1.2.3.4 (bcdedit's form)",
+  );
 
 export const BcdConfigSchema = z
   .object({
