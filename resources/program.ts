@@ -8,7 +8,7 @@ import * as nodePath from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { mediaFingerprint } from "../formats/media-tree";
 import { PersistentDigestCache, sha256 } from "../runtime/digest";
-import type { StackConfig } from "../stack/config";
+import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../stack/config";
 import { preflight } from "../stack/preflight";
 import { resolveStack } from "../stack/resolve";
 import { readAdkProjectFacts } from "../toolchains/adk/plan";
@@ -218,4 +218,39 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
     bootCheck,
     debuggerCommand,
   };
+}
+
+function fail(message: string): never {
+  // RunError: Pulumi prints the message once, without a stack trace.
+  throw new pulumi.RunError(message);
+}
+
+/**
+ * The whole winpe-lab program, as the stacks run it: reads this stack's config (one zod schema, errors name the
+ * config key), stops with one line for an adk stack on a host that is not Windows, composes the resources and
+ * returns the stack outputs. `root` is the project folder: relative config paths are resolved against it.
+ * `index.ts` is `export = () => winpeProgram(<its folder>)`; test harnesses run the same function.
+ */
+export function winpeProgram(root: string): Record<string, unknown> {
+  const stack = pulumi.getStack();
+  const raw = rawConfigToObject(pulumi.runtime.allConfig());
+  if (raw.toolchain === "adk" && process.platform !== "win32") {
+    fail(
+      `stack '${stack}' uses the adk toolchain (MSBuild/WDK, DISM, MakeWinPEMedia, Hyper-V), which needs Windows; ` +
+        `on Linux use a demo stack (npm run demo) or set 'winpe-lab:toolchain' to 'open'. ` +
+        `'npm run -s winpe -- plan --stack ${stack}' prints the commands this stack runs on Windows.`,
+    );
+  }
+  let config: StackConfig;
+  try {
+    config = parseStackConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(`invalid stack config for '${stack}':\n${e.message}`);
+    throw e;
+  }
+  try {
+    return { ...composeStack(config, root, stack, `${pulumi.getProject()}/${stack}`) };
+  } catch (e) {
+    fail(`stack '${stack}': ${(e as Error).message}`);
+  }
 }

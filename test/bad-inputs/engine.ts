@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { openStack, REPO_ROOT, scratchDir, TOOLS_BIN } from "../helpers/pulumi";
+import { openStack, REPO_ROOT, scratchDir, TOOLS_BIN, writeWinpeProgram } from "../helpers/pulumi";
 import type { Outcome } from "./workspace";
 
 const STACK = "bad-inputs";
@@ -27,29 +27,7 @@ export class EngineProgram {
     this.dir = scratchDir("bad-inputs-engine");
     this.program = path.join(this.dir, "program");
     fs.mkdirSync(this.program);
-    const rel = path.relative(this.program, path.join(REPO_ROOT, "resources")).split(path.sep).join("/");
-    const source = fs
-      .readFileSync(path.join(REPO_ROOT, "index.ts"), "utf8")
-      .replace(/from "\.\/resources\//g, `from "${rel}/`);
-    if (source.includes('from "./resources/')) throw new Error("index.ts imports were not rewritten");
-    fs.writeFileSync(path.join(this.program, "index.ts"), source);
-    fs.writeFileSync(
-      path.join(this.program, "Pulumi.yaml"),
-      [
-        "name: winpe-lab",
-        "description: bad-input corpus (copy of the winpe-lab program)",
-        "runtime:",
-        "  name: nodejs",
-        "  options:",
-        "    typescript: true",
-        "plugins:",
-        "  providers:",
-        "    - name: command",
-        "      version: 1.2.1",
-        `      path: ${TOOLS_BIN}`,
-        "",
-      ].join("\n"),
-    );
+    writeWinpeProgram(this.program);
     this.stack = await openStack(this.program, STACK, path.join(this.dir, "state"));
     const cfgFile = path.join(this.program, `Pulumi.${STACK}.yaml`);
     if (fs.existsSync(cfgFile)) this.salt = /^encryptionsalt:.*$/m.exec(fs.readFileSync(cfgFile, "utf8"))?.[0] ?? "";

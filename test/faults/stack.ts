@@ -11,7 +11,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { privateDirFor } from "../../resources/mounted-image";
 import { copype } from "../../toolchains/open/copype";
 import type { DemoArch } from "../helpers/demo-stack";
-import { engineEnv, openStack, REPO_ROOT, scratchDir, TOOLS_BIN } from "../helpers/pulumi";
+import { engineEnv, openStack, REPO_ROOT, scratchDir, TOOLS_BIN, writeWinpeProgram } from "../helpers/pulumi";
 import { wimContent } from "../helpers/wim";
 
 /**
@@ -53,41 +53,9 @@ function demoConfig(
   };
 }
 
-/**
- * The program as the product runs it (Pulumi.yaml `main: dist/index.js`, no TypeScript at run time): a copy of the
- * compiled dist/index.js in `<programDir>/dist/`, requiring the repo's dist/resources/, so that the program folder
- * (the parent of dist/) is the project folder the config's relative paths resolve against.
- */
+/** The program as the product runs it (compiled, no TypeScript at run time): winpeProgram of dist/. */
 export function writeCompiledProgram(programDir: string): void {
-  const compiled = path.join(REPO_ROOT, "dist", "index.js");
-  if (!fs.existsSync(compiled))
-    throw new Error(`${compiled} is missing: run scripts/build-dist.sh (the test set-up does)`);
-  fs.mkdirSync(path.join(programDir, "dist"), { recursive: true });
-  fs.writeFileSync(
-    path.join(programDir, "Pulumi.yaml"),
-    [
-      "name: winpe-lab",
-      "runtime:",
-      "  name: nodejs",
-      "  options:",
-      "    typescript: false",
-      "main: dist/index.js",
-      "plugins:",
-      "  providers:",
-      "    - name: command",
-      "      version: 1.2.1",
-      `      path: ${path.join(REPO_ROOT, ".tools", "bin")}`,
-      "",
-    ].join("\n"),
-  );
-  const source = fs
-    .readFileSync(compiled, "utf8")
-    .replaceAll(
-      'require("./resources/',
-      `require(${JSON.stringify(`${path.join(REPO_ROOT, "dist", "resources")}/`).slice(0, -1)}`,
-    )
-    .replace(/\/\/# sourceMappingURL=.*$/m, "");
-  fs.writeFileSync(path.join(programDir, "dist", "index.js"), source);
+  writeWinpeProgram(programDir);
 }
 
 export async function makeTemplate(arch: DemoArch, root: string): Promise<Template> {

@@ -9,7 +9,7 @@ import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
 import { copype } from "../../toolchains/open/copype";
-import { openStack, REPO_ROOT, readToolLog, scratchDir } from "./pulumi";
+import { openStack, REPO_ROOT, readToolLog, scratchDir, writeWinpeProgram } from "./pulumi";
 
 export type DemoArch = "amd64" | "arm64";
 
@@ -35,28 +35,9 @@ export interface DemoStack {
   cleanup(): Promise<void>;
 }
 
-/** Copy the real program (index.ts) into `programDir`, pointing its imports at the repo's resources/. */
+/** The real program (winpeProgram of dist/) in `programDir`. */
 export function writeProgram(programDir: string, name = "winpe-lab"): void {
-  fs.mkdirSync(programDir, { recursive: true });
-  fs.writeFileSync(
-    path.join(programDir, "Pulumi.yaml"),
-    [
-      `name: ${name}`,
-      "runtime:",
-      "  name: nodejs",
-      "  options:",
-      "    typescript: true",
-      "plugins:",
-      "  providers:",
-      "    - name: command",
-      "      version: 1.2.1",
-      `      path: ${path.join(REPO_ROOT, ".tools", "bin")}`,
-      "",
-    ].join("\n"),
-  );
-  const rel = path.relative(programDir, path.join(REPO_ROOT, "resources")).split(path.sep).join("/");
-  const source = fs.readFileSync(path.join(REPO_ROOT, "index.ts"), "utf8").replaceAll('"./resources/', `"${rel}/`);
-  fs.writeFileSync(path.join(programDir, "index.ts"), source);
+  writeWinpeProgram(programDir, name);
 }
 
 function copyDir(from: string, to: string): void {

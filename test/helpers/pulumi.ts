@@ -18,6 +18,38 @@ export function scratchDir(prefix: string): string {
   return fs.mkdtempSync(path.join(base, `${prefix}-`));
 }
 
+/**
+ * Write a program folder that runs the real winpe-lab program (`winpeProgram` of the compiled dist/, exactly what
+ * `index.ts` calls) with `programDir` as the project folder: a Pulumi.yaml (`name`) and an index.js. No copy or
+ * rewrite of the program's source. The test set-up builds dist/.
+ */
+export function writeWinpeProgram(programDir: string, name = "winpe-lab"): void {
+  const lib = path.join(REPO_ROOT, "dist", "resources", "program.js");
+  if (!fs.existsSync(lib)) throw new Error(`${lib} is missing: run scripts/build-dist.sh (the test set-up does)`);
+  fs.mkdirSync(programDir, { recursive: true });
+  fs.writeFileSync(
+    path.join(programDir, "Pulumi.yaml"),
+    [
+      `name: ${name}`,
+      "runtime:",
+      "  name: nodejs",
+      "  options:",
+      "    typescript: false",
+      "main: index.js",
+      "plugins:",
+      "  providers:",
+      "    - name: command",
+      "      version: 1.2.1",
+      `      path: ${TOOLS_BIN}`,
+      "",
+    ].join("\n"),
+  );
+  fs.writeFileSync(
+    path.join(programDir, "index.js"),
+    `module.exports = () => require(${JSON.stringify(lib)}).winpeProgram(__dirname);\n`,
+  );
+}
+
 /** The environment every engine run in tests gets. */
 export function engineEnv(stateDir: string, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {

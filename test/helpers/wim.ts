@@ -24,6 +24,7 @@ export async function makeWim(dir: string, extra: Record<string, string> = {}): 
 }
 
 /** Every file in image 1 with its content's sha256, extracted by wimlib-imagex (an independent reader). */
+/** Every file (sha256) and folder (`<folder>`, path ending in `/`) of image 1. */
 export async function wimContent(wim: string, scratch: string): Promise<Record<string, string>> {
   const out = path.join(scratch, `extract-${Math.random().toString(16).slice(2)}`);
   await runTool("wimlib-imagex", ["extract", wim, "1", `--dest-dir=${out}`, "--no-acls"]);
@@ -31,8 +32,10 @@ export async function wimContent(wim: string, scratch: string): Promise<Record<s
   const walk = (d: string, rel: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else result[r] = sha256(fs.readFileSync(path.join(d, e.name)));
+      if (e.isDirectory()) {
+        result[`${r}/`] = "<folder>"; // folders count too: a folder left behind is a difference
+        walk(path.join(d, e.name), r);
+      } else result[r] = sha256(fs.readFileSync(path.join(d, e.name)));
     }
   };
   walk(out, "");

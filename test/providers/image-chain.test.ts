@@ -11,6 +11,8 @@ import * as injectP from "../../resources/providers/injected-files";
 import * as mountP from "../../resources/providers/mounted-image";
 import { sha256 } from "../../runtime/digest";
 import { setProgressFallback } from "../../runtime/progress";
+import { buildProject } from "../../toolchains/open/build";
+import { REPO_ROOT } from "../helpers/pulumi";
 import { makeWim, wimCompression, wimContent } from "../helpers/wim";
 
 type Props = Record<string, unknown>;
@@ -24,18 +26,29 @@ describe("image chain providers (open toolchain, real WIMs)", () => {
   let inject: Props;
   let commit: Props;
   const notices: string[] = [];
+  let builtDriver: Buffer;
   const src = (name: string, content: string) => {
     const f = path.join(dir, "src", name);
     fs.mkdirSync(path.dirname(f), { recursive: true });
-    fs.writeFileSync(f, content);
+    // Windows binaries must be real PE images of their kind: a real driver with `content` appended (an overlay)
+    fs.writeFileSync(f, name.endsWith(".sys") ? Buffer.concat([builtDriver, Buffer.from(content)]) : content);
     return f;
   };
+  const digestOf = (name: string) => sha256(fs.readFileSync(path.join(dir, "src", name)));
 
   beforeAll(async () => {
     setProgressFallback((l) => notices.push(l));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "winpe-image-"));
     process.env.WINPE_LAB_LOCK_DIR = path.join(dir, "locks");
     wim = await makeWim(dir, { "Windows/Ioctl/readme.txt": "original file of the image\n" });
+    const built = await buildProject({
+      project: path.join(REPO_ROOT, "examples", "ioctl", "sys", "sioctl.vcxproj"),
+      configuration: "Release",
+      platform: "x64",
+      outDir: path.join(dir, "build"),
+      cacheDir: path.join(dir, "cache"),
+    });
+    builtDriver = fs.readFileSync(built.outputs[0]!.path);
     mountDir = path.join(dir, "mount");
     original = await wimContent(wim, dir);
   });
@@ -78,11 +91,11 @@ describe("image chain providers (open toolchain, real WIMs)", () => {
       "Windows/Ioctl/readme.txt",
       "Windows/Ioctl/sioctl.sys",
     ]);
-    expect(fs.readFileSync(path.join(mountDir, "Windows/Ioctl/sioctl.sys"), "utf8")).toBe("driver v1");
+    expect(sha256(fs.readFileSync(path.join(mountDir, "Windows/Ioctl/sioctl.sys")))).toBe(digestOf("sioctl.sys"));
     const c = await commitP.create({ mount: ref, files: inject.staged, contentHash: inject.contentHash });
     commit = c.outs as Props;
     const content = await wimContent(wim, dir);
-    expect(content["Windows/Ioctl/sioctl.sys"]).toBe(sha256("driver v1"));
+    expect(content["Windows/Ioctl/sioctl.sys"]).toBe(digestOf("sioctl.sys"));
     expect(content["Windows/Ioctl/readme.txt"]).toBe(sha256("replaced readme"));
     expect(await wimCompression(wim)).toBe("LZX");
   });
@@ -106,7 +119,7 @@ describe("image chain providers (open toolchain, real WIMs)", () => {
       commitP.changesBetween(inject.mount as never, commit.committed as never, inject.staged as never),
     ).toHaveLength(1);
     commit = (await commitP.update("id", commit, cNews)).outs as Props;
-    expect((await wimContent(wim, dir))["Windows/Ioctl/sioctl.sys"]).toBe(sha256("driver v2"));
+    expect((await wimContent(wim, dir))["Windows/Ioctl/sioctl.sys"]).toBe(digestOf("sioctl.sys"));
     // a no-op diff
     expect((await injectP.diff("id", inject, news)).changes).toBe(false);
     expect((await commitP.diff("id", commit, cNews)).changes).toBe(false);
@@ -120,7 +133,58 @@ describe("image chain providers (open toolchain, real WIMs)", () => {
     const news = { mount: inject.mount, files: inject.files };
     expect((await injectP.diff("id", r.props as Props, news)).changes).toBe(true);
     inject = (await injectP.update("id", r.props as Props, news)).outs as Props;
-    expect(fs.readFileSync(path.join(m.mountDir, "Windows/Ioctl/sioctl.sys"), "utf8")).toBe("driver v2");
+    expect(sha256(fs.readFileSync(path.join(m.mountDir, "Windows/Ioctl/sioctl.sys")))).toBe(digestOf("sioctl.sys"));
+  });
+
+  it("adds a file in a folder the image does not have; taking it out again removes the folder too", async () => {
+    const news = {
+      mount: inject.mount,
+      files: { ...(inject.files as Props), "Windows/WinpeLabNew/Deep/extra.sys": { source: src("extra.sys", "x") } },
+    };
+    inject = (await injectP.update("id", inject, news)).outs as Props;
+    const staged = inject.staged as Record<string, { createdFolders?: string[] }>;
+    expect(staged["Windows/WinpeLabNew/Deep/extra.sys"]!.createdFolders).toEqual([
+      "Windows/WinpeLabNew",
+      "Windows/WinpeLabNew/Deep",
+    ]);
+    expect(staged["Windows/Ioctl/sioctl.sys"]!.createdFolders).toBeUndefined();
+    const cNews = { mount: inject.mount, files: inject.staged, contentHash: inject.contentHash };
+    commit = (await commitP.update("id", commit, cNews)).outs as Props;
+    expect(await wimContent(wim, dir)).toHaveProperty("Windows/WinpeLabNew/Deep/");
+    // remove it again: the file and both folders we created leave the image
+    const back = { mount: inject.mount, files: { ...(inject.files as Props) } };
+    delete (back.files as Props)["Windows/WinpeLabNew/Deep/extra.sys"];
+    inject = (await injectP.update("id", inject, back)).outs as Props;
+    const cBack = { mount: inject.mount, files: inject.staged, contentHash: inject.contentHash };
+    expect(commitP.changesBetween(inject.mount as never, commit.committed as never, inject.staged as never)).toEqual([
+      { op: "delete", dest: "Windows/WinpeLabNew/Deep/extra.sys" },
+      { op: "delete", dest: "Windows/WinpeLabNew/Deep", folder: true },
+      { op: "delete", dest: "Windows/WinpeLabNew", folder: true },
+    ]);
+    commit = (await commitP.update("id", commit, cBack)).outs as Props;
+    const content = await wimContent(wim, dir);
+    expect(Object.keys(content).filter((k) => k.startsWith("Windows/WinpeLabNew"))).toEqual([]);
+  });
+
+  it("refuses binaries that are not PE images of their kind, before anything is staged", async () => {
+    const ref = inject.mount;
+    const text = src("fake.txt", "not a driver");
+    const exe = path.join(dir, "src", "notdriver.sys");
+    fs.copyFileSync(path.join(REPO_ROOT, "examples", "ioctl", "ioctl.sln"), exe);
+    for (const [dest, source, why] of [
+      ["Windows/Ioctl/text.sys", text, /is not a Windows binary/],
+      ["Windows/Ioctl/sln.sys", exe, /is not a Windows binary/],
+      ["Windows/Ioctl/driver.dll", path.join(dir, "src", "sioctl.sys"), /is not a DLL/],
+    ] as const) {
+      const before = fs.readdirSync(mountDir, { recursive: true }).sort();
+      await expect(injectP.create({ mount: ref, files: { [dest]: { source } }, arch: "amd64" })).rejects.toThrow(why);
+      expect(fs.readdirSync(mountDir, { recursive: true }).sort()).toEqual(before);
+    }
+    await expect(
+      injectP.create({ mount: ref, files: { "Windows/Ioctl/x.sys": { source: src("x.sys", "") } }, arch: "arm64" }),
+    ).rejects.toThrow(/is built for amd64, not arm64/);
+    const r = await injectP.check({}, { mount: ref, files: { "Windows/Ioctl/": { source: text } } });
+    expect(r.failures?.[0]?.reason).toMatch(/names a folder/);
   });
 
   it("a leftover temporary file makes the mount stale; update recovers it", async () => {
