@@ -85,6 +85,15 @@ export class OutputLedger {
     this.write({ path: path.resolve(target), sha256: null, holder });
   }
 
+  /**
+   * A write announced with {@link intend} failed: drop the intent when nothing was written (so a failed step
+   * leaves no bookkeeping behind); an entry of an earlier, finished write stays.
+   */
+  abandon(target: string): void {
+    const e = this.entry(target);
+    if (e && e.sha256 === null && !fs.existsSync(target)) this.forget(target);
+  }
+
   /** Record what we wrote to `target`. */
   record(target: string, sha256: string, holder: string): void {
     this.write({ path: path.resolve(target), sha256, holder });

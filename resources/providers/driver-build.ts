@@ -50,6 +50,7 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
   for (const t of removeStaleTemps(a.outDir)) void report(who, `removed ${t}, left by an interrupted build`, "warning");
   const ledger = ledgerOf(a);
   const outDirCreated = olds ? olds.outDirCreated === true : !fs.existsSync(a.outDir);
+  let intended: readonly string[] = [];
   const r = await buildProject({
     project: a.project,
     configuration: a.configuration,
@@ -69,7 +70,11 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
         }
       }
       for (const t of targets) ledger.intend(t, who);
+      intended = targets;
     },
+  }).catch((e) => {
+    for (const t of intended) ledger.abandon(t);
+    throw e;
   });
   const files: Record<string, DriverBuildOutput> = {};
   const root = path.dirname(a.project);

@@ -41,39 +41,44 @@ async function write(inputs: Record<string, unknown>) {
     if (e instanceof NotOursError) throw new InputError(e.message);
     throw e;
   }
-  await withLock("iso", a.isoPath, who, async () => {
-    ledger.intend(a.isoPath, who);
-    if (a.toolchain === "open") {
-      // an ISO write killed before its rename left its temporary files beside the ISO
-      for (const t of removeStaleTemps(path.dirname(a.isoPath), path.basename(a.isoPath)))
-        void report(who, `removed ${t}, left by an interrupted ISO write`, "warning");
-      const { makeMedia } = await import("../../toolchains/open/makemedia");
-      await makeMedia(a.workspace, a.isoPath, {
-        force: true,
-        arch: a.arch,
-        prompt: !a.noPrompt,
-        resource: `${TYPE}(${a.isoPath})`,
-        onProgress,
-      });
-    } else {
-      // oscdimg writes a temporary file beside the ISO (named to end in .iso, which the builder requires), renamed
-      // when complete: the commands of planIso (toolchains/adk/plan.ts, also what `winpe plan` prints)
-      const tmp = isoTempPath(a.isoPath, `${process.pid}.${crypto.randomBytes(4).toString("hex")}`);
-      try {
-        for (const c of planIso(a, tmp)) await runAdk(c, { resource: `${TYPE}(${a.isoPath})`, onLine: onProgress });
-        const fd = fs.openSync(tmp, "r+");
+  try {
+    await withLock("iso", a.isoPath, who, async () => {
+      ledger.intend(a.isoPath, who);
+      if (a.toolchain === "open") {
+        // an ISO write killed before its rename left its temporary files beside the ISO
+        for (const t of removeStaleTemps(path.dirname(a.isoPath), path.basename(a.isoPath)))
+          void report(who, `removed ${t}, left by an interrupted ISO write`, "warning");
+        const { makeMedia } = await import("../../toolchains/open/makemedia");
+        await makeMedia(a.workspace, a.isoPath, {
+          force: true,
+          arch: a.arch,
+          prompt: !a.noPrompt,
+          resource: `${TYPE}(${a.isoPath})`,
+          onProgress,
+        });
+      } else {
+        // oscdimg writes a temporary file beside the ISO (named to end in .iso, which the builder requires), renamed
+        // when complete: the commands of planIso (toolchains/adk/plan.ts, also what `winpe plan` prints)
+        const tmp = isoTempPath(a.isoPath, `${process.pid}.${crypto.randomBytes(4).toString("hex")}`);
         try {
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
+          for (const c of planIso(a, tmp)) await runAdk(c, { resource: `${TYPE}(${a.isoPath})`, onLine: onProgress });
+          const fd = fs.openSync(tmp, "r+");
+          try {
+            fs.fsyncSync(fd);
+          } finally {
+            fs.closeSync(fd);
+          }
+          fs.renameSync(tmp, a.isoPath);
+        } catch (e) {
+          fs.rmSync(tmp, { force: true });
+          throw e;
         }
-        fs.renameSync(tmp, a.isoPath);
-      } catch (e) {
-        fs.rmSync(tmp, { force: true });
-        throw e;
       }
-    }
-  });
+    });
+  } catch (e) {
+    ledger.abandon(a.isoPath);
+    throw e;
+  }
   const d = fileDigests(a.isoPath);
   ledger.record(a.isoPath, d.sha256, who);
   void report(who, `wrote ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
