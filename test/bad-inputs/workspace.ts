@@ -14,8 +14,7 @@ import { buildProject } from "../../toolchains/open/build";
 import { copype } from "../../toolchains/open/copype";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
-export const BCD_FIXTURES =
-  process.env.WINPE_BCD_FIXTURES ?? path.resolve(REPO_ROOT, "..", "shared", "fixtures", "bcd");
+export const BCD_FIXTURES = path.join(REPO_ROOT, "test", "fixtures", "bcd");
 export const WINPE_BIN = path.join(REPO_ROOT, "bin", "winpe");
 
 /** A copype working folder inside a workspace. */

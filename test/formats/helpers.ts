@@ -9,8 +9,8 @@ import type { Hive } from "../../formats/regf/index";
 import { sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
 
-/** The bcdedit-made stores (read-only); `WINPE_BCD_FIXTURES` overrides the location. */
-export const FIXTURE_DIR = process.env.WINPE_BCD_FIXTURES ?? path.resolve(__dirname, "../../../shared/fixtures/bcd");
+/** The bcdedit-made stores (read-only copies in the repository: test/fixtures/bcd/README.md). */
+export const FIXTURE_DIR = path.resolve(__dirname, "..", "fixtures", "bcd");
 export const FIXTURES = ["ntloader-multi.bcd", "ramdisk-wim-nodefault.bcd"] as const;
 export const RESOURCE = "test/formats";
 

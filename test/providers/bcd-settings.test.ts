@@ -11,7 +11,7 @@ import { sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
 import { setProgressFallback } from "../../runtime/progress";
 
-const FIXTURES = path.resolve(__dirname, "..", "..", "..", "shared", "fixtures", "bcd");
+const FIXTURES = path.resolve(__dirname, "..", "fixtures", "bcd");
 type Props = Record<string, unknown>;
 
 /** hivexget's output for a value: REG_SZ as text (trimmed); null when the value does not exist. */
