@@ -111,18 +111,26 @@ export function parseXml(text: string, file: string, limits: XmlLimits = {}): Xm
     advance(k);
     return name;
   };
+  // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF] (no NUL, no surrogates)
+  const xmlChar = (cp: number) =>
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff);
   const decode = (raw: string): string => {
     if (raw.indexOf("&") < 0) return raw;
     return raw.replace(/&([^;\s&<]{0,16});?/g, (m, ent: string) => {
       if (!m.endsWith(";")) err(`unterminated entity reference '${m}'`);
       if (ent.startsWith("#x") || ent.startsWith("#X")) {
         const cp = Number.parseInt(ent.slice(2), 16);
-        if (!/^[0-9a-fA-F]+$/.test(ent.slice(2)) || cp > 0x10ffff) err(`bad character reference '${m}'`);
+        if (!/^[0-9a-fA-F]+$/.test(ent.slice(2)) || !xmlChar(cp)) err(`bad character reference '${m}'`);
         return String.fromCodePoint(cp);
       }
       if (ent.startsWith("#")) {
         const cp = Number.parseInt(ent.slice(1), 10);
-        if (!/^[0-9]+$/.test(ent.slice(1)) || cp > 0x10ffff) err(`bad character reference '${m}'`);
+        if (!/^[0-9]+$/.test(ent.slice(1)) || !xmlChar(cp)) err(`bad character reference '${m}'`);
         return String.fromCodePoint(cp);
       }
       const v = PREDEFINED_ENTITIES[ent];

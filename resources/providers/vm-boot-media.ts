@@ -31,7 +31,7 @@ export function shellQuote(arg: string): string {
 
 /** The QEMU command that boots the ISO interactively (serial console on stdio), for the open toolchain. */
 export async function qemuArgv(a: Args): Promise<string[]> {
-  const { DEFAULT_FIRMWARE } = await import("../../toolchains/open/boot");
+  const { DEFAULT_FIRMWARE, qemuOptionValue } = await import("../../toolchains/open/boot");
   const fw = DEFAULT_FIRMWARE[a.arch];
   const vars = path.join(a.vmDir, "vars.fd");
   const machine =
@@ -43,9 +43,9 @@ export async function qemuArgv(a: Args): Promise<string[]> {
     "-m",
     String(a.memoryMb),
     "-drive",
-    `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`,
+    `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(fw.code)}`,
     "-drive",
-    `if=pflash,format=raw,unit=1,file=${vars}`,
+    `if=pflash,format=raw,unit=1,file=${qemuOptionValue(vars)}`,
     "-cdrom",
     a.isoPath,
     "-boot",

@@ -83,9 +83,9 @@ function cleanConsole(line: string): string {
     .trimEnd();
 }
 
-function noComma(file: string, label: string): void {
-  if (file.includes(","))
-    throw new MediaError(`'${label}' ${file} contains a comma, which QEMU's option syntax cannot take`);
+/** A value inside a QEMU option list (`file=...`): a comma is written twice, as QEMU's option syntax wants. */
+export function qemuOptionValue(value: string): string {
+  return value.replaceAll(",", ",,");
 }
 
 /**
@@ -141,7 +141,6 @@ export async function bootCheck(isoPath: string, opts: BootCheckOptions): Promis
       throw new MediaError(`'${label}' ${f} enforces Secure Boot; WinPE test media need it off: use the plain build`);
     }
   }
-  noComma(fw.code, "firmware.code");
   const memory = opts.memoryMiB ?? (arch === "amd64" ? 512 : 1024);
   if (!Number.isInteger(memory) || memory < 64 || memory > 65536) {
     throw new MediaError(`'memoryMiB' must be a whole number of MiB between 64 and 65536 (got ${memory})`);
@@ -150,7 +149,6 @@ export async function bootCheck(isoPath: string, opts: BootCheckOptions): Promis
   if (!fs.existsSync(tmpParent) || !fs.statSync(tmpParent).isDirectory()) {
     throw new MediaError(`'tmpDir' ${tmpParent} is not an existing folder`);
   }
-  noComma(tmpParent, "tmpDir");
   const resource = opts.resource ?? "boot";
   const say = (line: string) => opts.onProgress?.(line);
 
@@ -193,17 +191,20 @@ export async function bootCheck(isoPath: string, opts: BootCheckOptions): Promis
       String(memory),
       "-display",
       "none",
+      "-chardev",
+      `file,id=console,path=${qemuOptionValue(log)}`,
       "-serial",
-      `file:${log}`,
+      "chardev:console",
       "-monitor",
       "none",
       "-no-reboot",
       "-drive",
-      `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`,
+      `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(fw.code)}`,
       "-drive",
-      `if=pflash,format=raw,unit=1,file=${vars}`,
-      "-cdrom",
-      cd,
+      `if=pflash,format=raw,unit=1,file=${qemuOptionValue(vars)}`,
+      // what -cdrom does (index 2, media=cdrom), in option syntax so that a comma in the path is escaped
+      "-drive",
+      `file=${qemuOptionValue(cd)},index=2,media=cdrom`,
       ...(arch === "amd64" ? ["-boot", "d"] : []),
       "-net",
       "none",
