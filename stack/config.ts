@@ -24,7 +24,7 @@ const kdnetKey = z
   .string()
   .regex(
     KDNET_KEY_RE,
-    "must be four dot-separated words of letters and digits, each at most 13 long, e.g. 1.2.3.4 (bcdedit's form)",
+    "must be four dot-separated words of letters and digits, each at most 13 long, as bcdedit prints them (winpe bcd ... /dbgsettings net newkey makes one)",
   );
 
 export const BcdConfigSchema = z

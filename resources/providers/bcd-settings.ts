@@ -581,7 +581,14 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
       drift.push(`${file}: store missing`);
       continue;
     }
-    const store = openStore(file);
+    let store: BcdStore;
+    try {
+      store = openStore(file);
+    } catch (e) {
+      // a damaged store is drift, not a crash of the refresh: the next up says what is wrong with it
+      drift.push(`${file}: unreadable (${(e as Error).message.replace(`${file}: `, "")})`);
+      continue;
+    }
     for (const e of Object.values(ap.elements)) {
       const cur = currentOf(store, e);
       if (!same(cur, e.desired)) drift.push(`${e.name}: ${display(store, e, e.desired)} -> ${display(store, e, cur)}`);

@@ -83,6 +83,17 @@ function cleanConsole(line: string): string {
     .trimEnd();
 }
 
+/** Whether `file` is an ISO 9660 image: a volume descriptor (`CD001`) at byte 0x8001 (ECMA-119, 8.1). */
+function isIso9660(file: string): boolean {
+  const fd = fs.openSync(file, "r");
+  try {
+    const b = Buffer.alloc(5);
+    return fs.readSync(fd, b, 0, 5, 0x8001) === 5 && b.toString("latin1") === "CD001";
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A value inside a QEMU option list (`file=...`): a comma is written twice, as QEMU's option syntax wants. */
 export function qemuOptionValue(value: string): string {
   return value.replaceAll(",", ",,");
@@ -127,6 +138,10 @@ export async function bootCheck(isoPath: string, opts: BootCheckOptions): Promis
   const iso = path.resolve(isoPath);
   if (!fs.existsSync(iso) || !fs.statSync(iso).isFile())
     throw new MediaError(`'isoPath' ${iso} is not an existing file`);
+  if (!isIso9660(iso))
+    throw new MediaError(
+      `'isoPath' ${iso} is not an ISO 9660 image (no CD001 volume descriptor at sector 16): make one with winpe makemedia`,
+    );
   const fw = opts.firmware ?? DEFAULT_FIRMWARE[arch];
   for (const [label, f] of [
     ["firmware.code", fw.code],

@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { produceAtomically, tempPathFor, writeFileAtomic } from "../../runtime/atomic";
+import { produceAtomically, tempPathFor } from "../../runtime/atomic";
 import { sha256File } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
 import {
@@ -273,10 +273,11 @@ export async function makeMedia(
     `${files.length + 1} /efisys.bin`,
     ...files.map((f, i) => `${files.length - i} /${f}`),
   ];
+  // the sort-weight list is a temporary file itself (our prefix, removed below; a crash leaves it to removeStaleTemps)
   const weightFile = tempPathFor(iso);
-  writeFileAtomic(weightFile, `${weights.join("\n")}\n`);
 
   try {
+    fs.writeFileSync(weightFile, `${weights.join("\n")}\n`, { flag: "wx" });
     await produceAtomically(iso, async (tmp) => {
       const argv = [
         "-as",
