@@ -183,11 +183,26 @@ export function claimWorkspace(stateDir: string, holder: string, workspace: stri
   }
 }
 
-/** Give a working folder up (its last resource is gone): the claim of `holder` only. */
+/**
+ * Give a working folder up (its last resource is gone): the claim of `holder` only, then every empty folder of our
+ * bookkeeping folder (ours, made by the resources that are gone now), and the bookkeeping folder itself when empty.
+ */
 export function releaseWorkspace(stateDir: string, holder: string): void {
   if (workspaceOwner(stateDir)?.holder !== holder) return;
   fs.rmSync(ownerFile(stateDir), { force: true });
-  removeEmptyDir(stateDir);
+  removeEmptyDirs(stateDir);
+}
+
+/** Remove `dir` and the folders below it that hold no file (bottom up); folders with anything in them stay. */
+export function removeEmptyDirs(dir: string): boolean {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  for (const e of entries) if (e.isDirectory() && !e.isSymbolicLink()) removeEmptyDirs(path.join(dir, e.name));
+  return removeEmptyDir(dir);
 }
 
 export function workspaceTakenMessage(workspace: string, owner: string, holder: string): string {

@@ -168,7 +168,16 @@ export function cloneStack(t: Template, root: string, label: string): FaultStack
  */
 export async function openFaultStack(
   t: Template,
-  opts: { root?: string; label: string; name?: string; bootCheck?: boolean; workspace?: string; lockDir?: string },
+  opts: {
+    root?: string;
+    label: string;
+    name?: string;
+    bootCheck?: boolean;
+    workspace?: string;
+    lockDir?: string;
+    /** Where the ISO goes. @default `<stack folder>/out/winpe_<arch>.iso` */
+    isoPath?: string;
+  },
 ): Promise<FaultStack> {
   const dir = opts.root ? fs.mkdtempSync(path.join(opts.root, `${opts.label}-`)) : scratchDir(`faults-${opts.label}`);
   const workspace = opts.workspace ?? path.join(dir, wsName(t.arch));
@@ -179,7 +188,7 @@ export async function openFaultStack(
   const paths = {
     workspace,
     lockDir: opts.lockDir ?? path.join(dir, "locks"),
-    isoPath: path.join(dir, "out", `winpe_${t.arch}.iso`),
+    isoPath: opts.isoPath ?? path.join(dir, "out", `winpe_${t.arch}.iso`),
   };
   fs.mkdirSync(path.dirname(paths.isoPath), { recursive: true });
   const draft = describeStack(t.arch, name, dir, paths, undefined, async () => undefined);
