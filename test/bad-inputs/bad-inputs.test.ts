@@ -84,6 +84,7 @@ describe("bad-input corpus", () => {
             ? "refused, nothing changed"
             : `FAILED: ${problems.join("; ").slice(0, 300)}`;
         table.push({ c, outcome: outcome ? summarize(outcome) : "threw", verdict });
+        await c.teardown?.(ws);
         if (c.area === "engine") await engine.reset();
       }
       const why = `${c.name}\n${outcome ? summarize(outcome) : ""}`;

@@ -16,6 +16,7 @@ import * as injectP from "../../resources/providers/injected-files";
 import * as mountP from "../../resources/providers/mounted-image";
 import * as certP from "../../resources/providers/test-certificate";
 import * as isoP from "../../resources/providers/winpe-iso";
+import { runTool } from "../../runtime/exec";
 import { parseStackConfig, rawConfigToObject } from "../../stack/config";
 import { buildProject, planBuild, verifyBuiltFile } from "../../toolchains/open/build";
 import { copype } from "../../toolchains/open/copype";
@@ -43,6 +44,8 @@ export interface BadInputCase {
   expect: RegExp | ((ws: Workspace) => RegExp);
   /** Make the bad input inside the workspace (runs before the workspace is hashed). */
   setup?: (ws: Workspace) => void | Promise<void>;
+  /** Undo what `setup` did outside plain files (e.g. unmount), after the checks. */
+  teardown?: (ws: Workspace) => void | Promise<void>;
   run: (c: CaseContext) => Promise<Outcome>;
   /** How many lines the message may have. @default 1 */
   maxLines?: number;
@@ -426,6 +429,193 @@ export const CASES: BadInputCase[] = [
       maxLines: 1,
     },
   ),
+
+  // ---- issue 13: every check before the first write (stack/preflight.ts); nothing of the user's replaced
+  engine(
+    "iso.path names a file of the user's",
+    "iso.path is an existing ISO that winpe-lab did not write",
+    {},
+    /'winpe-lab:iso\.path' .*mine\.iso is a file winpe-lab did not write/,
+    {
+      setup: (ws) => {
+        fs.mkdirSync(ws.at("out"), { recursive: true });
+        fs.writeFileSync(ws.at("out/mine.iso"), "the user's own ISO\n");
+      },
+      run: async ({ ws, engine: e }) => e.up(stackFile(ws, { "winpe-lab:iso": { path: ws.at("out/mine.iso") } })),
+    },
+  ),
+  engine(
+    "buildDir holds the user's sioctl.sys",
+    "buildDir has a sioctl.sys the user built",
+    {},
+    /'winpe-lab:buildDir' .* holds sioctl\.sys, a file winpe-lab did not write/,
+    {
+      setup: (ws) => {
+        fs.mkdirSync(ws.at("mybuild"), { recursive: true });
+        fs.writeFileSync(ws.at("mybuild/sioctl.sys"), "the user's own driver\n");
+      },
+      run: async ({ ws, engine: e }) => e.up(stackFile(ws, { "winpe-lab:buildDir": ws.at("mybuild") })),
+    },
+  ),
+  engine(
+    "iso folder missing",
+    "iso.path in a folder that does not exist",
+    {},
+    /'winpe-lab:iso\.path' .*: the folder .*nowhere does not exist: create it first/,
+    { run: async ({ ws, engine: e }) => e.up(stackFile(ws, { "winpe-lab:iso": { path: ws.at("nowhere/x.iso") } })) },
+  ),
+  engine(
+    "iso folder read-only",
+    "iso.path in a read-only folder (a read-only mount: root writes anywhere else)",
+    {},
+    /'winpe-lab:iso\.path' .*: the folder .*ro-out is read-only/,
+    {
+      setup: async (ws) => {
+        fs.mkdirSync(ws.at("ro-out"));
+        await runTool("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", ws.at("ro-out")]);
+      },
+      teardown: async (ws) => void (await runTool("umount", [ws.at("ro-out")])),
+      run: async ({ ws, engine: e }) => e.up(stackFile(ws, { "winpe-lab:iso": { path: ws.at("ro-out/x.iso") } })),
+    },
+  ),
+  engine(
+    "boot.wim is a zip",
+    "media/sources/boot.wim is a zip archive",
+    {},
+    /'winpe-lab:workspace' .*boot\.wim is not a WIM file/,
+    {
+      setup: (ws) => fs.writeFileSync(ws.amd64.wim, Buffer.concat([Buffer.from("PK\x03\x04"), Buffer.alloc(300)])),
+      run: async ({ ws, engine: e }) => e.up(stackFile(ws)),
+    },
+  ),
+  engine(
+    "boot.wim truncated",
+    "media/sources/boot.wim cut to half its size",
+    {},
+    /'winpe-lab:workspace' .*boot\.wim is truncated/,
+    {
+      setup: (ws) => {
+        const b = fs.readFileSync(ws.amd64.wim);
+        fs.writeFileSync(ws.amd64.wim, b.subarray(0, Math.floor(b.length / 2)));
+      },
+      run: async ({ ws, engine: e }) => e.up(stackFile(ws)),
+    },
+  ),
+  engine(
+    "imageIndex 2 of a one-image WIM",
+    "imageIndex 2",
+    { "winpe-lab:imageIndex": 2 },
+    /'winpe-lab:imageIndex' is 2, but .*boot\.wim has 1 image: use 1/,
+  ),
+  engine(
+    "bcd.object not in the store",
+    "bcd.object is a GUID the stores do not have",
+    { "winpe-lab:bcd": { object: "{11111111-2222-3333-4444-555555555555}" } },
+    /'winpe-lab:bcd\.object' \{11111111-2222-3333-4444-555555555555\} in .*BCD: /,
+  ),
+  engine(
+    "TargetName is a device name",
+    "the driver project's TargetName is CON",
+    {},
+    /'winpe-lab:project' .*ioctl\.sln: a built file cannot go into the image: .*reserved device name 'CON\.sys'/,
+    {
+      setup: (ws) => {
+        const t = fs.readFileSync(ws.ioctl.sysProject, "utf8");
+        fs.writeFileSync(
+          ws.ioctl.sysProject,
+          t.replace("<TargetName>sioctl</TargetName>", "<TargetName>CON</TargetName>"),
+        );
+      },
+      run: async ({ ws, engine: e }) => e.up(stackFile(ws)),
+    },
+  ),
+  engine(
+    "arm64 stack on an amd64 working folder",
+    "arch arm64 with the amd64 working folder",
+    { "winpe-lab:arch": "arm64" },
+    /'winpe-lab:arch' is arm64, but the media in .* boots amd64/,
+  ),
+  engine(
+    "working folder of another stack",
+    "the working folder was first written by another stack",
+    {},
+    /'winpe-lab:workspace' the working folder .* belongs to stack winpe-lab\/someone-else/,
+    {
+      setup: (ws) => {
+        fs.mkdirSync(path.join(ws.amd64.dir, ".winpe-lab"), { recursive: true });
+        fs.writeFileSync(path.join(ws.amd64.dir, ".winpe-lab", "owner.json"), '{"holder":"winpe-lab/someone-else"}\n');
+      },
+      run: async ({ ws, engine: e }) => e.up(stackFile(ws)),
+    },
+  ),
+  engine(
+    "working folder read-only",
+    "the working folder is on a read-only mount",
+    {},
+    /'winpe-lab:workspace' .*rows\/WinPE_amd64 is read-only: make it writable/,
+    {
+      maxLines: 6, // every read-only path is named: the folder, both BCD stores, the build folder
+      setup: async (ws) => {
+        fs.mkdirSync(ws.at("rows"));
+        await runTool("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", ws.at("rows")]);
+        fs.cpSync(ws.amd64.dir, ws.at("rows/WinPE_amd64"), { recursive: true });
+        await runTool("mount", ["-o", "remount,ro", ws.at("rows")]);
+      },
+      teardown: async (ws) => void (await runTool("umount", [ws.at("rows")])),
+      run: async ({ ws, engine: e }) => e.up(stackFile(ws, { "winpe-lab:workspace": ws.at("rows/WinPE_amd64") })),
+    },
+  ),
+  config(
+    "kdnet.key word longer than 13",
+    "a key word of 14 characters (bcdedit takes at most 13)",
+    { "winpe-lab:kdnet": JSON.stringify({ hostIp: "10.0.2.2", port: 50005, key: "abcdefghijklmn.2.3.4" }) },
+    /'winpe-lab:kdnet\.key' must be four dot-separated words .* each at most 13 long/,
+  ),
+  {
+    name: "iso: create over a file of the user's (WinPeIso create)",
+    area: "iso",
+    via: "WinPeIso provider create",
+    bad: "isoPath names an existing file winpe-lab did not write",
+    expect: /'isoPath' .*theirs\.iso is a file that winpe-lab did not write/,
+    setup: (ws) => fs.writeFileSync(ws.at("theirs.iso"), "keep me\n"),
+    run: async ({ ws }) =>
+      rejects(() =>
+        isoP.create({
+          toolchain: "open",
+          arch: "amd64",
+          workspace: ws.amd64.dir,
+          isoPath: ws.at("theirs.iso"),
+          contentHashes: {},
+        }),
+      ),
+  },
+  {
+    name: "destination: an ARM64 .sys into an amd64 image (InjectedFiles create)",
+    area: "destination",
+    via: "InjectedFiles provider create",
+    bad: "the source of Windows/Ioctl/sioctl.sys is built for ARM64; the image is amd64",
+    expect: /'files\["Windows\/Ioctl\/sioctl\.sys"\]\.source' .* is built for arm64, not amd64/,
+    run: async ({ ws }) =>
+      rejects(() =>
+        injectP.create({
+          mount: mountRef(ws),
+          files: { "Windows/Ioctl/sioctl.sys": { source: ws.arm64Sys } },
+          arch: "amd64",
+        }),
+      ),
+  },
+  {
+    name: "destination: a text file as a .sys (InjectedFiles create)",
+    area: "destination",
+    via: "InjectedFiles provider create",
+    bad: "the source of Windows/Ioctl/sioctl.sys is a C source file",
+    expect: /'files\["Windows\/Ioctl\/sioctl\.sys"\]\.source' .* is not a Windows binary/,
+    run: async ({ ws }) =>
+      rejects(() =>
+        injectP.create({ mount: mountRef(ws), files: { "Windows/Ioctl/sioctl.sys": { source: ws.ioctl.sysSource } } }),
+      ),
+  },
+  injectCheck("a folder as the destination", "Windows/Ioctl/", /names a folder/),
 
   // ---- BCD stores through `winpe bcd`
   ...bcdCorruptions.map<BadInputCase>((c) => ({

@@ -10,6 +10,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
+import { snapshot, snapshotDiff } from "../bad-inputs/workspace";
 import {
   type DemoArch,
   type DemoStack,
@@ -47,6 +48,13 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     fs.writeFileSync(f, data);
     return f;
   }
+
+  it("a preview of the new stack writes nothing the user sees (working folder and ISO folder unchanged)", async () => {
+    const before = { ws: snapshot(d.workspace), iso: snapshot(path.dirname(d.isoPath)) };
+    await d.stack.preview();
+    expect(snapshotDiff(before.ws, snapshot(d.workspace))).toEqual([]);
+    expect(snapshotDiff(before.iso, snapshot(path.dirname(d.isoPath)))).toEqual([]);
+  });
 
   it("up from nothing: ISO, BCD with testsigning and KDNET, signed binaries in boot.wim, boot check", async () => {
     const r = await d.stack.up();

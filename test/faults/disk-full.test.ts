@@ -28,9 +28,9 @@ import { type FaultStack, makeTemplate, openFaultStack, pulumiCli, type Template
 
 const KiB = 1024;
 /** Free bytes left on the working folder's file system: from nothing to enough for a whole `up`. */
-const WORKSPACE_LEVELS = [0, 8 * KiB, 32 * KiB, 64 * KiB, 160 * KiB, 512 * KiB];
+const WORKSPACE_LEVELS = [0, 8 * KiB, 32 * KiB, 96 * KiB, 512 * KiB, 1536 * KiB];
 /** Free bytes left in the ISO's folder (the synthetic ISO is about 2 MiB). */
-const ISO_LEVELS = [0, 256 * KiB, 1536 * KiB];
+const ISO_LEVELS = [0, 1024 * KiB, 3 * 1024 * KiB];
 
 function mountTmpfs(dir: string, bytes: number): Promise<unknown> {
   fs.mkdirSync(dir, { recursive: true });

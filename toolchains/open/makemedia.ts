@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { produceAtomically, tempPathFor } from "../../runtime/atomic";
 import { sha256File } from "../../runtime/digest";
-import { runTool } from "../../runtime/exec";
+import { runTool, ToolError } from "../../runtime/exec";
 import {
   ARCH_INFO,
   type Arch,
@@ -325,6 +325,15 @@ export async function makeMedia(
         resource,
         env: { SOURCE_DATE_EPOCH: String(epoch) },
         onLine: (line) => say(line),
+      }).catch((e: unknown) => {
+        // xorriso checks the space before it writes: say it the way every other full disk is said
+        const m = e instanceof ToolError ? /Image size (\d+)s exceeds free space on media (\d+)s/.exec(e.stderr) : null;
+        if (!m) throw e;
+        const mib = (sectors: string) => `${((Number(sectors) * 2048) / 1048576).toFixed(1)} MiB`;
+        throw new MediaError(
+          `no space left on the device for ${iso}: the ISO needs ${mib(m[1]!)}, ${mib(m[2]!)} are free; ` +
+            "free some space or choose another iso.path (nothing was written)",
+        );
       });
       if (!fs.existsSync(tmp) || fs.statSync(tmp).size === 0) throw new MediaError(`xorriso wrote no ISO for ${iso}`);
     });
