@@ -1,8 +1,9 @@
 /**
  * Locks and claims between stacks and processes (issue 8, part 3):
  * - on the real engine: a second stack whose config names the same workspace (so the same boot.wim and mount
- *   folder) cannot mount it while the first holds it: its `pulumi up` fails with an error naming the holder, and
- *   the first stack's WIM, mount folder and ISO are untouched;
+ *   folder) is refused before it writes anything (the working folder belongs to the first stack since its first
+ *   up): its `pulumi up` fails with an error naming the owner, the first stack's WIM, mount folder, ISO, BCD
+ *   stores and certificate are untouched, and destroying the second stack changes nothing of the first's;
  * - through the image backend: two stacks that share only the mount folder (different WIMs) are refused the same
  *   way;
  * - through runtime/locks.ts: a second process waits for a live holder with a visible message and
@@ -18,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../runtime/digest";
 import { LockedError, withLock } from "../../runtime/locks";
 import { openImageBackend } from "../../toolchains/open/image";
+import { snapshot, snapshotDiff } from "../bad-inputs/workspace";
 import { listAll } from "../helpers/demo-stack";
 import { REPO_ROOT, scratchDir } from "../helpers/pulumi";
 import { makeWim } from "../helpers/wim";
@@ -201,32 +203,28 @@ describe("locks: one stack at a time on a WIM or mount folder, stale locks taken
       }
     }, 120_000);
 
-    it("the second stack's up fails naming the holder; the first stack's image and ISO are untouched", async () => {
+    it("the second stack is refused before it writes anything; its destroy leaves the first stack's files", async () => {
       const up = await pulumiCli(a, ["up", "--yes", "--skip-preview"]);
       expect(up.code, up.output).toBe(0);
-      const wimBefore = sha(a.wim);
+      const everything = () => snapshot(a.workspace);
+      const before = everything();
       const isoBefore = sha(a.isoPath);
-      const mountBefore = listAll(a.mountDir);
-      expect(mountBefore).toEqual(["Windows/Ioctl/ioctlapp.exe", "Windows/Ioctl/sioctl.sys"]);
+      expect(listAll(a.mountDir)).toEqual(["Windows/Ioctl/ioctlapp.exe", "Windows/Ioctl/sioctl.sys"]);
 
       const second = await pulumiCli(b, ["up", "--yes", "--skip-preview"]);
       expect(second.code).not.toBe(0);
-      expect(second.output).toMatch(/boot\.wim is already mounted by winpe-lab\/locks-a \(mount folder .*mount\)/);
-      expect(second.output).toMatch(/destroy that stack first or use another WIM/);
-
-      expect(sha(a.wim)).toBe(wimBefore);
+      expect(second.output).toMatch(
+        /the working folder .* belongs to stack winpe-lab\/locks-a .*not to winpe-lab\/locks-b/,
+      );
+      expect(snapshotDiff(before, everything())).toEqual([]);
       expect(sha(a.isoPath)).toBe(isoBefore);
-      expect(listAll(a.mountDir)).toEqual(mountBefore);
       expect(fs.existsSync(b.isoPath)).toBe(false);
-    });
 
-    // Not yet: only the image steps claim what they use. The second stack's TestCertificate, BcdSettings and
-    // DriverBuild (which run before its mount fails) write the same certificate folder, pristine BCD copies and
-    // build folder as the first stack's, and destroying the second stack removes the first stack's certificate
-    // and puts the BCD stores back under it. A claim on the whole workspace by its first resource would refuse
-    // the second stack before anything is written.
-    // (Known limitation, in the README's Guarantees: a claim on the whole workspace by its first resource would
-    // refuse the second stack before anything is written.)
+      // the second stack has nothing to destroy: the first stack's certificate and BCD stores stay as they are
+      const down = await pulumiCli(b, ["destroy", "--yes", "--skip-preview"]);
+      expect(down.code, down.output).toBe(0);
+      expect(snapshotDiff(before, everything())).toEqual([]);
+    });
   });
 
   it("the amd64 and arm64 stacks share nothing: both ups run at the same time and succeed", async () => {
