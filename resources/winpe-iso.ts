@@ -4,9 +4,8 @@
  * files); written to a temporary file and renamed. Delete removes the ISO; refresh notices it deleted or altered.
  */
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { providerShell } from "./providers/shell";
+import { declare, resourceClass } from "./declare";
 
 export const WinPeIsoArgsSchema = z
   .object({
@@ -48,23 +47,21 @@ export const WinPeIsoArgsSchema = z
 
 export type WinPeIsoArgs = z.input<typeof WinPeIsoArgsSchema>;
 
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+export const WinPeIsoDecl = declare({
+  type: "WinPeIso",
+  provider: "winpe-iso",
+  version: 1,
+  args: WinPeIsoArgsSchema,
+  outputs: {
+    /** Size of the ISO in bytes. */
+    size: z.number().int().min(0),
+    /** sha256 of the ISO. */
+    sha256: z.string(),
+    /** `present`, or `missing`/`altered` after a refresh (written again by the next up). */
+    state: z.enum(["present", "missing", "altered"]),
+  },
+  updateOn: ["toolchain", "arch", "workspace", "noPrompt", "contentHashes"],
+  replaceOn: ["isoPath"],
+});
 
-export class WinPeIso extends pulumi.dynamic.Resource {
-  declare readonly isoPath: pulumi.Output<string>;
-  declare readonly size: pulumi.Output<number>;
-  declare readonly sha256: pulumi.Output<string>;
-  /** `present`, or `missing`/`altered` after a refresh (rebuilt by the next up). */
-  declare readonly state: pulumi.Output<string>;
-
-  constructor(name: string, args: Inputs<WinPeIsoArgs>, opts?: pulumi.CustomResourceOptions) {
-    super(
-      providerShell("winpe-iso"),
-      name,
-      { size: undefined, sha256: undefined, state: undefined, ...args },
-      opts,
-      "winpe-lab",
-      "WinPeIso",
-    );
-  }
-}
+export class WinPeIso extends resourceClass(WinPeIsoDecl) {}

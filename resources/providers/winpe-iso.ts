@@ -4,23 +4,18 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { removeStaleTemps } from "../../runtime/atomic";
-import { fileDigests, stableStringify } from "../../runtime/digest";
+import { fileDigests } from "../../runtime/digest";
 import { withLock } from "../../runtime/locks";
 import { NotOursError, OutputLedger } from "../../runtime/owned";
 import { progressReporter, report } from "../../runtime/progress";
 import { isoTempPath, planIso } from "../../toolchains/adk/plan";
 import { runAdk } from "../../toolchains/adk/run";
-import { WinPeIsoArgsSchema } from "../winpe-iso";
-import { checkWith, InputError, parseInputs } from "./errors";
+import { WinPeIsoDecl } from "../winpe-iso";
+import { InputError } from "./errors";
+import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
 
-const TYPE = "WinPeIso";
-const OUTPUT_KEYS = ["size", "sha256", "state"] as const;
-
-function parse(inputs: Record<string, unknown>) {
-  const c = { ...inputs };
-  for (const k of OUTPUT_KEYS) delete c[k];
-  return parseInputs(WinPeIsoArgsSchema, c, TYPE);
-}
+const D = WinPeIsoDecl;
+const TYPE = D.type;
 
 /** Our bookkeeping of which ISO paths we wrote (runtime/owned.ts): in the working folder's `.winpe-lab`. */
 function ledgerOf(workspace: string): OutputLedger {
@@ -28,7 +23,7 @@ function ledgerOf(workspace: string): OutputLedger {
 }
 
 async function write(inputs: Record<string, unknown>) {
-  const a = parse(inputs);
+  const a = argsOf(D, inputs);
   const who = `${TYPE} ${a.isoPath}`;
   const onProgress = progressReporter(who);
   if (fs.existsSync(a.isoPath) && fs.statSync(a.isoPath).isDirectory()) {
@@ -82,30 +77,28 @@ async function write(inputs: Record<string, unknown>) {
   const d = fileDigests(a.isoPath);
   ledger.record(a.isoPath, d.sha256, who);
   void report(who, `wrote ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
-  return { ...a, size: d.size, sha256: d.sha256, state: "present" };
+  return stateFor(D, a, { size: d.size, sha256: d.sha256, state: "present" });
 }
 
 export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  return checkWith(WinPeIsoArgsSchema, news, OUTPUT_KEYS);
+  return checkArgs(D, news);
 }
 
+/** The declared inputs, or an ISO found missing or altered by the last refresh. No tool runs. */
 export async function diff(
   _id: string,
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
-  const keys = ["toolchain", "arch", "workspace", "isoPath", "noPrompt", "contentHashes"];
-  const changed = keys.filter((k) => stableStringify(olds[k] ?? null) !== stableStringify(news[k] ?? null));
-  const replaces = changed.includes("isoPath") ? ["isoPath"] : [];
-  return { changes: changed.length > 0 || olds.state !== "present", replaces, deleteBeforeReplace: false };
+  return diffArgs(D, olds, news, stateOf(D, olds).state !== "present");
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
   const outs = await write(inputs);
-  return { id: outs.isoPath, outs };
+  return { id: String(outs.isoPath), outs };
 }
 
 export async function update(
@@ -118,24 +111,25 @@ export async function update(
 
 /** Refresh: the ISO deleted or altered by hand is drift (the next up writes it again). */
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  const iso = String(props.isoPath);
-  if (!fs.existsSync(iso)) {
-    void report(TYPE, `${iso} is gone; the next up writes it again`, "warning");
-    return { id, props: { ...props, state: "missing", size: 0, sha256: "" } };
+  const s = stateOf(D, props);
+  if (!fs.existsSync(s.isoPath)) {
+    void report(TYPE, `${s.isoPath} is gone; the next up writes it again`, "warning");
+    return { id, props: { ...s, state: "missing", size: 0, sha256: "" } };
   }
-  const d = fileDigests(iso);
-  const state = d.sha256 === props.sha256 ? "present" : "altered";
+  const d = fileDigests(s.isoPath);
+  const state = d.sha256 === s.sha256 ? "present" : "altered";
   if (state !== "present")
-    void report(TYPE, `${iso} was changed outside winpe-lab; the next up writes it again`, "warning");
-  return { id, props: { ...props, state, size: d.size, sha256: d.sha256 } };
+    void report(TYPE, `${s.isoPath} was changed outside winpe-lab; the next up writes it again`, "warning");
+  return { id, props: { ...s, state, size: d.size, sha256: d.sha256 } };
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
-  const iso = String(props.isoPath);
+  const s = stateOf(D, props);
+  const iso = s.isoPath;
   await withLock("iso", iso, TYPE, async () => {
-    if (props.toolchain === "open") removeStaleTemps(path.dirname(iso), path.basename(iso));
+    if (s.toolchain === "open") removeStaleTemps(path.dirname(iso), path.basename(iso));
     // only the ISO as we wrote it: a file changed by someone else since stays
-    const kept = ledgerOf(String(props.workspace)).remove(iso, [String(props.sha256 ?? "")]);
+    const kept = ledgerOf(s.workspace).remove(iso, [s.sha256]);
     if (kept) void report(TYPE, kept, "warning");
   });
 }
