@@ -9,10 +9,9 @@
  * can use bcdedit instead (`writer: "bcdedit"`).
  */
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { KDNET_KEY_RE } from "../formats/bcd";
-import { providerShell } from "./providers/shell";
+import { declare, resourceClass } from "./declare";
 
 /** `on`/`off` (bcdedit's words); booleans are accepted and normalized. */
 const onOff = z
@@ -91,24 +90,56 @@ export const BcdSettingsArgsSchema = z
 
 export type BcdSettingsArgs = z.input<typeof BcdSettingsArgsSchema>;
 
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+const ElementValueSchema = z.object({ regType: z.number().int(), hex: z.string() }).strict();
 
-export class BcdSettings extends pulumi.dynamic.Resource {
-  /** The settings in effect per store, as bcdedit would show them (`testsigning: on`, `port: 50005`; no key). */
-  declare readonly effective: pulumi.Output<Record<string, Record<string, string>>>;
-  /** sha256 of each store after the change (the ISO rebuilds when one changes). */
-  declare readonly storeHashes: pulumi.Output<Record<string, string>>;
-  /** Elements found changed by hand by the last refresh (`testsigning: on -> off`); fixed by the next up. */
-  declare readonly drift: pulumi.Output<string[]>;
+/** One element we manage: where, what we want, and what was there before us. */
+export const AppliedElementSchema = z
+  .object({
+    /** Object GUID (resolved). */
+    object: z.string(),
+    /** Element id, 8 hex digits. */
+    id: z.string(),
+    /** bcdedit name, for messages. */
+    name: z.string(),
+    desired: ElementValueSchema,
+    /** The value before we first changed it, or null when the element was absent. */
+    previous: ElementValueSchema.nullable(),
+    secret: z.boolean(),
+  })
+  .strict();
 
-  constructor(name: string, args: Inputs<BcdSettingsArgs>, opts?: pulumi.CustomResourceOptions) {
-    super(
-      providerShell("bcd-settings"),
-      name,
-      { effective: undefined, storeHashes: undefined, drift: undefined, applied: undefined, ...args },
-      { ...opts, additionalSecretOutputs: ["kdnet", "applied", ...(opts?.additionalSecretOutputs ?? [])] },
-      "winpe-lab",
-      "BcdSettings",
-    );
-  }
-}
+/** What we did to one store. */
+export const AppliedStoreSchema = z
+  .object({
+    elements: z.record(z.string(), AppliedElementSchema),
+    /** Objects we had to create (e.g. `{dbgsettings}` in a store without it); deleted on restore. */
+    createdObjects: z.array(z.string()),
+    /** The untouched store, kept aside, and its sha256; null once someone else changed the store. */
+    pristine: z.object({ backup: z.string(), sha256: z.string() }).strict().nullable(),
+    /** sha256 of the store right after our last write. */
+    writtenSha256: z.string(),
+    /** Who wrote the store: bcdedit (adk, `writer: "bcdedit"`), or our module when absent. */
+    writer: z.literal("bcdedit").optional(),
+  })
+  .strict();
+
+export const BcdSettingsDecl = declare({
+  type: "BcdSettings",
+  provider: "bcd-settings",
+  version: 1,
+  args: BcdSettingsArgsSchema,
+  outputs: {
+    /** The settings in effect per store, as bcdedit would show them (`testsigning: on`, `port: 50005`; no key). */
+    effective: z.record(z.string(), z.record(z.string(), z.string())),
+    /** sha256 of each store after the change (the ISO rebuilds when one changes). */
+    storeHashes: z.record(z.string(), z.string()),
+    /** Elements found changed by hand by the last refresh (`testsigning: on -> off`); fixed by the next up. */
+    drift: z.array(z.string()),
+    /** Per store: each element we set with its previous value, the objects we made, the pristine copy. */
+    applied: z.record(z.string(), AppliedStoreSchema),
+  },
+  updateOn: ["toolchain", "stores", "object", "flags", "kdnet", "stateDir", "writer"],
+  secrets: ["kdnet", "applied"],
+});
+
+export class BcdSettings extends resourceClass(BcdSettingsDecl) {}

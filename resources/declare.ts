@@ -58,10 +58,15 @@ export function outputKeys(d: Declaration): string[] {
 }
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
-type OutputsOf<D> = D extends Declaration<infer A, infer O>
-  ? { readonly [K in keyof (z.output<A> & z.output<z.ZodObject<O>>)]-?: pulumi.Output<(z.output<A> & z.output<z.ZodObject<O>>)[K]> }
-  : never;
-type ArgsOf<D> = D extends Declaration<infer A, z.ZodRawShape> ? Inputs<z.input<A>> : never;
+type OutputsOf<D> =
+  D extends Declaration<infer A, infer O>
+    ? {
+        readonly [K in keyof (z.output<A> & z.output<z.ZodObject<O>>)]-?: pulumi.Output<
+          (z.output<A> & z.output<z.ZodObject<O>>)[K]
+        >;
+      }
+    : never;
+export type ArgsOf<D> = D extends Declaration<infer A, z.ZodRawShape> ? Inputs<z.input<A>> : never;
 
 /** The dynamic-resource class of a declaration: `new X(name, args, opts)` with every input and output typed. */
 export function resourceClass<D extends Declaration>(

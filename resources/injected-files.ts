@@ -5,11 +5,9 @@
  * changed and takes out what left the map; delete takes out exactly what it added (an original file it replaced
  * is restored by the commit). Refresh notices a file changed or removed in the mount folder.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { validateImagePaths } from "../formats/image-path";
-import type { MountRef } from "./mounted-image";
-import { providerShell } from "./providers/shell";
+import { declare, resourceClass } from "./declare";
 
 export const MountRefSchema = z
   .object({
@@ -71,37 +69,38 @@ export const InjectedFilesArgsSchema = z
 export type InjectedFilesArgs = z.input<typeof InjectedFilesArgsSchema>;
 
 /** What was staged for one image path. */
-export interface StagedFile {
-  source: string;
-  sha256: string;
-  sha1: string;
-  size: number;
-  /** The image's own file at that path before we replaced it (restored on delete), or null when we added it. */
-  original: { sha1: string; size: number; backup: string } | null;
-  /** Folders above this path that adding it created in the image (removed with it when nothing of ours is left). */
-  createdFolders?: string[];
-}
+export const StagedFileSchema = z
+  .object({
+    source: z.string(),
+    sha256: z.string(),
+    sha1: z.string(),
+    size: z.number(),
+    /** The image's own file at that path before we replaced it (restored on delete), or null when we added it. */
+    original: z.object({ sha1: z.string(), size: z.number(), backup: z.string() }).strict().nullable(),
+    /** Folders above this path that adding it created in the image (removed with it when nothing of ours is left). */
+    createdFolders: z.array(z.string()).optional(),
+  })
+  .strict();
 
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+export type StagedFile = z.output<typeof StagedFileSchema>;
 
-export class InjectedFiles extends pulumi.dynamic.Resource {
-  declare readonly mount: pulumi.Output<MountRef>;
-  declare readonly files: pulumi.Output<Record<string, { source: string; revision?: string }>>;
-  /** Per image path: the staged file's sha256/sha1/size and the original it replaced. */
-  declare readonly staged: pulumi.Output<Record<string, StagedFile>>;
-  /** A stable digest of the staged set: ImageCommit runs when it changes. */
-  declare readonly contentHash: pulumi.Output<string>;
-  /** Image paths found changed or missing by the last refresh (fixed by the next up). */
-  declare readonly drift: pulumi.Output<string[]>;
+export const InjectedFilesDecl = declare({
+  type: "InjectedFiles",
+  provider: "injected-files",
+  version: 1,
+  args: InjectedFilesArgsSchema,
+  outputs: {
+    /** Per image path: the staged file's sha256/sha1/size and the original it replaced. */
+    staged: z.record(z.string(), StagedFileSchema),
+    /** A stable digest of the staged set: ImageCommit runs when it changes. */
+    contentHash: z.string(),
+    /** Image paths found changed or missing by the last refresh (fixed by the next up). */
+    drift: z.array(z.string()),
+  },
+  // which files change is the provider's own diff (per file: added, replaced, removed)
+  updateOn: ["arch"],
+  replaceOn: ["mount"],
+  deleteBeforeReplace: true,
+});
 
-  constructor(name: string, args: Inputs<InjectedFilesArgs>, opts?: pulumi.CustomResourceOptions) {
-    super(
-      providerShell("injected-files"),
-      name,
-      { staged: undefined, contentHash: undefined, drift: undefined, ...args },
-      opts,
-      "winpe-lab",
-      "InjectedFiles",
-    );
-  }
-}
+export class InjectedFiles extends resourceClass(InjectedFilesDecl) {}

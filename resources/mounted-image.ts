@@ -9,7 +9,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { providerShell } from "./providers/shell";
+import { type ArgsOf, declare, resourceClass } from "./declare";
 
 const nonEmpty = (what: string) => z.string().min(1, `must name ${what}`);
 
@@ -61,34 +61,32 @@ export function privateDirFor(toolchain: "adk" | "open", mountDir: string): stri
   return p.join(p.dirname(mountDir), ".winpe-lab", `mount-${p.basename(mountDir)}`);
 }
 
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+export const MountedImageDecl = declare({
+  type: "MountedImage",
+  provider: "mounted-image",
+  version: 1,
+  args: MountedImageArgsSchema,
+  outputs: {
+    /** Our bookkeeping folder of the mount (beside the mount folder). */
+    privateDir: z.string(),
+    /** `mounted`, or `stale` after a refresh found an interrupted step (recovered by the next up). */
+    status: z.enum(["mounted", "stale"]),
+    statusReason: z.string(),
+    imageName: z.string(),
+    fileCount: z.number().int(),
+    compression: z.string(),
+  },
+  updateOn: ["holder"],
+  replaceOn: ["toolchain", "wim", "index", "mountDir"],
+  deleteBeforeReplace: true,
+});
 
-export class MountedImage extends pulumi.dynamic.Resource {
-  declare readonly toolchain: pulumi.Output<"adk" | "open">;
-  declare readonly wim: pulumi.Output<string>;
-  declare readonly index: pulumi.Output<number>;
-  declare readonly mountDir: pulumi.Output<string>;
-  declare readonly privateDir: pulumi.Output<string>;
-  declare readonly holder: pulumi.Output<string>;
-  /** `mounted`, or `stale` after a refresh found an interrupted step (recovered by the next up). */
-  declare readonly status: pulumi.Output<string>;
-  declare readonly statusReason: pulumi.Output<string>;
-  declare readonly imageName: pulumi.Output<string>;
-  declare readonly fileCount: pulumi.Output<number>;
-  declare readonly compression: pulumi.Output<string>;
+export class MountedImage extends resourceClass(MountedImageDecl) {
   /** The mount, for InjectedFiles and ImageCommit. */
   readonly ref: pulumi.Output<MountRef>;
 
-  constructor(name: string, args: Inputs<MountedImageArgs>, opts?: pulumi.CustomResourceOptions) {
-    const outs = {
-      privateDir: undefined,
-      status: undefined,
-      statusReason: undefined,
-      imageName: undefined,
-      fileCount: undefined,
-      compression: undefined,
-    };
-    super(providerShell("mounted-image"), name, { ...outs, ...args }, opts, "winpe-lab", "MountedImage");
+  constructor(name: string, args: ArgsOf<typeof MountedImageDecl>, opts?: pulumi.CustomResourceOptions) {
+    super(name, args, opts);
     this.ref = pulumi
       .all([this.toolchain, this.wim, this.index, this.mountDir, this.privateDir, this.holder])
       .apply(([toolchain, wim, index, mountDir, privateDir, holder]) => ({

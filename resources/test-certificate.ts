@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { providerShell } from "./providers/shell";
+import { type ArgsOf, declare, resourceClass } from "./declare";
 
 export const TestCertificateArgsSchema = z
   .object({
@@ -36,34 +36,34 @@ export interface SigningCert {
   thumbprint: string;
 }
 
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+export const TestCertificateDecl = declare({
+  type: "TestCertificate",
+  provider: "test-certificate",
+  version: 1,
+  args: TestCertificateArgsSchema,
+  outputs: {
+    /** The certificate (PEM); "" for adk (it lives in the user's certificate store). */
+    certPem: z.string(),
+    /** The private key (PEM); a secret. "" for adk (the key stays in the store). */
+    keyPem: z.string(),
+    /** SHA-1 thumbprint, upper-case hex. */
+    thumbprint: z.string(),
+    /** The public certificate as PEM in `certDir` (`.crt`); "" when a refresh found it missing or changed. */
+    certFile: z.string(),
+    /** The same as DER (`.cer`, for certmgr/Import-Certificate on a test machine). */
+    cerFile: z.string(),
+  },
+  updateOn: [],
+  replaceOn: ["toolchain", "subject", "certDir"],
+  secrets: ["keyPem"],
+});
 
-export class TestCertificate extends pulumi.dynamic.Resource {
-  declare readonly certPem: pulumi.Output<string>;
-  /** The private key (PEM); a secret. */
-  declare readonly keyPem: pulumi.Output<string>;
-  /** SHA-1 thumbprint, upper-case hex. */
-  declare readonly thumbprint: pulumi.Output<string>;
-  declare readonly certFile: pulumi.Output<string>;
+export class TestCertificate extends resourceClass(TestCertificateDecl) {
   /** For DriverBuild's `signing` input. */
   readonly signing: pulumi.Output<SigningCert>;
 
-  constructor(name: string, args: Inputs<TestCertificateArgs>, opts?: pulumi.CustomResourceOptions) {
-    super(
-      providerShell("test-certificate"),
-      name,
-      {
-        certPem: undefined,
-        keyPem: undefined,
-        thumbprint: undefined,
-        certFile: undefined,
-        cerFile: undefined,
-        ...args,
-      },
-      { ...opts, additionalSecretOutputs: ["keyPem", ...(opts?.additionalSecretOutputs ?? [])] },
-      "winpe-lab",
-      "TestCertificate",
-    );
+  constructor(name: string, args: ArgsOf<typeof TestCertificateDecl>, opts?: pulumi.CustomResourceOptions) {
+    super(name, args, opts);
     this.signing = pulumi
       .all([this.certPem, this.keyPem, this.thumbprint])
       .apply(([certPem, keyPem, thumbprint]) => ({ certPem, keyPem, thumbprint }));

@@ -3,9 +3,8 @@
  * tool changed on refresh. Small on purpose: it is the dynamic resource of the smoke program, and a handy way
  * to pin the toolchain a stack was built with.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { providerShell } from "./providers/shell";
+import { declare, resourceClass } from "./declare";
 
 /** Arguments of {@link ToolProbe}, validated with zod. */
 export const ToolProbeArgsSchema = z
@@ -25,20 +24,17 @@ export const ToolProbeArgsSchema = z
 
 export type ToolProbeArgs = z.input<typeof ToolProbeArgsSchema>;
 
-export interface ToolProbeOutputs {
-  tool: string;
-  args: string[];
-  /** First non-empty line the tool printed. */
-  version: string;
-}
+export const ToolProbeDecl = declare({
+  type: "ToolProbe",
+  provider: "tool-probe",
+  version: 1,
+  args: ToolProbeArgsSchema,
+  outputs: {
+    /** First non-empty line the tool printed. */
+    version: z.string(),
+  },
+  updateOn: ["args"],
+  replaceOn: ["tool"],
+});
 
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
-
-export class ToolProbe extends pulumi.dynamic.Resource {
-  declare readonly tool: pulumi.Output<string>;
-  declare readonly version: pulumi.Output<string>;
-
-  constructor(name: string, args: Inputs<ToolProbeArgs>, opts?: pulumi.CustomResourceOptions) {
-    super(providerShell("tool-probe"), name, { version: undefined, ...args }, opts, "winpe-lab", "ToolProbe");
-  }
-}
+export class ToolProbe extends resourceClass(ToolProbeDecl) {}

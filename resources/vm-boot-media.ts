@@ -6,9 +6,8 @@
  * boot check that boots it headless and waits for the marker. A changed ISO hash re-attaches (and re-checks).
  */
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { providerShell } from "./providers/shell";
+import { declare, resourceClass } from "./declare";
 
 export const VmBootMediaArgsSchema = z
   .object({
@@ -60,26 +59,26 @@ export const VmBootMediaArgsSchema = z
 
 export type VmBootMediaArgs = z.input<typeof VmBootMediaArgsSchema>;
 
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+export const VmBootMediaDecl = declare({
+  type: "VmBootMedia",
+  provider: "vm-boot-media",
+  version: 1,
+  args: VmBootMediaArgsSchema,
+  outputs: {
+    /** The command that starts the VM (display form, quoted for a POSIX shell or PowerShell). */
+    startCommand: z.string(),
+    /** open: the argv of that command. */
+    startArgv: z.array(z.string()),
+    /** open: the console line the boot check saw, or "" when the check is off. */
+    bootCheckLine: z.string(),
+    /** `attached`, or `missing`/`detached` after a refresh (fixed by the next up). */
+    state: z.enum(["attached", "missing", "detached"]),
+    /** adk: whether this resource created the Hyper-V VM (so delete removes it). */
+    createdVm: z.boolean(),
+  },
+  updateOn: ["isoPath", "isoSha256", "memoryMb", "createVm", "bootCheck", "bootPattern", "bootTimeoutSec"],
+  replaceOn: ["toolchain", "arch", "name", "vmDir"],
+  deleteBeforeReplace: true,
+});
 
-export class VmBootMedia extends pulumi.dynamic.Resource {
-  /** The command that starts the VM (display form, quoted for a POSIX shell or PowerShell). */
-  declare readonly startCommand: pulumi.Output<string>;
-  /** open: the argv of that command. */
-  declare readonly startArgv: pulumi.Output<string[]>;
-  /** open: the console line the boot check saw, or "" when the check is off. */
-  declare readonly bootCheckLine: pulumi.Output<string>;
-  /** `attached`, or `missing`/`detached` after a refresh (fixed by the next up). */
-  declare readonly state: pulumi.Output<string>;
-
-  constructor(name: string, args: Inputs<VmBootMediaArgs>, opts?: pulumi.CustomResourceOptions) {
-    super(
-      providerShell("vm-boot-media"),
-      name,
-      { startCommand: undefined, startArgv: undefined, bootCheckLine: undefined, state: undefined, ...args },
-      opts,
-      "winpe-lab",
-      "VmBootMedia",
-    );
-  }
-}
+export class VmBootMedia extends resourceClass(VmBootMediaDecl) {}

@@ -5,9 +5,8 @@
  * and on delete removes the claim and our bookkeeping folder's own files (the digest cache), leaving `.winpe-lab`
  * only when something else is still in it. No tool runs.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { providerShell } from "./providers/shell";
+import { declare, resourceClass } from "./declare";
 
 export const WorkspaceClaimArgsSchema = z
   .object({
@@ -22,12 +21,15 @@ export const WorkspaceClaimArgsSchema = z
 
 export type WorkspaceClaimArgs = z.input<typeof WorkspaceClaimArgsSchema>;
 
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+export const WorkspaceClaimDecl = declare({
+  type: "WorkspaceClaim",
+  provider: "workspace-claim",
+  version: 1,
+  args: WorkspaceClaimArgsSchema,
+  outputs: {},
+  updateOn: [],
+  replaceOn: ["workspace", "stateDir", "holder"],
+  deleteBeforeReplace: true,
+});
 
-export class WorkspaceClaim extends pulumi.dynamic.Resource {
-  declare readonly holder: pulumi.Output<string>;
-
-  constructor(name: string, args: Inputs<WorkspaceClaimArgs>, opts?: pulumi.CustomResourceOptions) {
-    super(providerShell("workspace-claim"), name, { ...args }, opts, "winpe-lab", "WorkspaceClaim");
-  }
-}
+export class WorkspaceClaim extends resourceClass(WorkspaceClaimDecl) {}

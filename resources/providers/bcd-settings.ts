@@ -2,53 +2,30 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import type { z } from "zod";
 import { type BcdStore, decodeIpv4, openStore } from "../../formats/bcd";
 import { copyFileAtomic, removeStaleTemps, replaceFilesAtomically } from "../../runtime/atomic";
-import { fileDigests, sha256, stableStringify } from "../../runtime/digest";
+import { fileDigests, sha256 } from "../../runtime/digest";
 import { withLock } from "../../runtime/locks";
 import { report } from "../../runtime/progress";
 import type { BcdFlag } from "../../toolchains/adk/bcdedit";
 import { BCD_FLAGS, planBcdSettings, planBcdSettingsRestore } from "../../toolchains/adk/plan";
 import { assertWindows, runAdk } from "../../toolchains/adk/run";
-import { BcdSettingsArgsSchema } from "../bcd-settings";
-import { checkWith, InputError, parseInputs } from "./errors";
+import { type AppliedElementSchema, type AppliedStoreSchema, BcdSettingsDecl } from "../bcd-settings";
+import { InputError } from "./errors";
+import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
 
-const TYPE = "BcdSettings";
-const OUTPUT_KEYS = ["effective", "storeHashes", "drift", "applied"] as const;
+const D = BcdSettingsDecl;
+const TYPE = D.type;
 const DBGSETTINGS = "{dbgsettings}";
 
 type Args = ReturnType<typeof parse>;
 
-/** One element we manage: where, what we want, and what was there before us. */
-interface AppliedElement {
-  /** Object GUID (resolved). */
-  object: string;
-  /** Element id, 8 hex digits. */
-  id: string;
-  /** bcdedit name, for messages. */
-  name: string;
-  desired: { regType: number; hex: string };
-  /** The value before we first changed it, or null when the element was absent. */
-  previous: { regType: number; hex: string } | null;
-  secret: boolean;
-}
-
-interface AppliedStore {
-  elements: Record<string, AppliedElement>;
-  /** Objects we had to create (e.g. `{dbgsettings}` in a store without it); deleted on restore. */
-  createdObjects: string[];
-  /** The untouched store, kept aside, and its sha256; null once someone else changed the store. */
-  pristine: { backup: string; sha256: string } | null;
-  /** sha256 of the store right after our last write. */
-  writtenSha256: string;
-  /** Who wrote the store: bcdedit (adk, `writer: "bcdedit"`), or our module when absent. */
-  writer?: "bcdedit";
-}
+type AppliedElement = z.output<typeof AppliedElementSchema>;
+type AppliedStore = z.output<typeof AppliedStoreSchema>;
 
 function parse(inputs: Record<string, unknown>) {
-  const c = { ...inputs };
-  for (const k of OUTPUT_KEYS) delete c[k];
-  return parseInputs(BcdSettingsArgsSchema, c, TYPE);
+  return argsOf(D, inputs);
 }
 
 /** The elements the args ask for, as bcdedit text values (object alias, element name, value words). */
@@ -488,7 +465,8 @@ function validateStores(a: Args): void {
 async function run(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
   const a = parse(news);
   validateStores(a);
-  const oldApplied = (olds?.applied ?? {}) as Record<string, AppliedStore>;
+  const old = olds ? stateOf(D, olds) : undefined;
+  const oldApplied: Record<string, AppliedStore> = old?.applied ?? {};
   const who = `${TYPE}`;
   const applied: Record<string, AppliedStore> = {};
   if (a.writer === "bcdedit") {
@@ -523,11 +501,9 @@ async function run(olds: Record<string, unknown> | undefined, news: Record<strin
       for (const [file, p] of prepared) applied[file] = p.applied;
     });
   }
-  for (const [file, old] of Object.entries(oldApplied)) {
+  for (const [file, prev] of Object.entries(oldApplied)) {
     if (!(file in applied)) {
-      await withLock("bcd", file, "BcdSettings", async () =>
-        restoreAny(file, old, String(olds?.object ?? a.object), who),
-      );
+      await withLock("bcd", file, "BcdSettings", async () => restoreAny(file, prev, old?.object ?? a.object, who));
     }
   }
   const effective: Record<string, Record<string, string>> = {};
@@ -536,14 +512,14 @@ async function run(olds: Record<string, unknown> | undefined, news: Record<strin
     effective[file] = effectiveOf(file, applied[file]);
     storeHashes[file] = applied[file].writtenSha256;
   }
-  return { ...a, applied, effective, storeHashes, drift: [] as string[] };
+  return stateFor(D, a, { applied, effective, storeHashes, drift: [] });
 }
 
 export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  return checkWith(BcdSettingsArgsSchema, news, OUTPUT_KEYS);
+  return checkArgs(D, news);
 }
 
 export async function diff(
@@ -551,15 +527,13 @@ export async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
-  const keys = ["toolchain", "stores", "object", "flags", "kdnet", "stateDir", "writer"];
-  const changed = keys.some((k) => stableStringify(olds[k] ?? null) !== stableStringify(news[k] ?? null));
-  const drift = ((olds.drift ?? []) as string[]).length > 0;
-  return { changes: changed || drift };
+  // elements found changed by hand by the last refresh are set again
+  return diffArgs(D, olds, news, stateOf(D, olds).drift.length > 0);
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
   const outs = await run(undefined, inputs);
-  return { id: `bcd:${outs.stores.join("|")}`, outs };
+  return { id: `bcd:${(outs.stores as string[]).join("|")}`, outs };
 }
 
 export async function update(
@@ -572,7 +546,8 @@ export async function update(
 
 /** Refresh: the managed elements as the stores hold them now; differences are drift. */
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  const applied = (props.applied ?? {}) as Record<string, AppliedStore>;
+  const s = stateOf(D, props);
+  const applied = s.applied;
   const drift: string[] = [];
   const effective: Record<string, Record<string, string>> = {};
   const storeHashes: Record<string, string> = {};
@@ -597,16 +572,17 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
     storeHashes[file] = fileDigests(file).sha256;
   }
   if (drift.length > 0) void report(TYPE, `changed by hand: ${drift.join("; ")}`, "warning");
-  return { id, props: { ...props, drift, effective, storeHashes } };
+  return { id, props: { ...s, drift, effective, storeHashes } };
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
-  const applied = (props.applied ?? {}) as Record<string, AppliedStore>;
+  const s = stateOf(D, props);
+  const applied = s.applied;
   for (const [file, ap] of Object.entries(applied)) {
     if (!fs.existsSync(file)) continue;
     await withLock("bcd", file, "BcdSettings", async () => {
-      removeInterruptedWrites(file, String(props.stateDir ?? ""));
-      await restoreAny(file, ap, String(props.object ?? "{default}"), TYPE);
+      removeInterruptedWrites(file, s.stateDir);
+      await restoreAny(file, ap, s.object, TYPE);
     });
   }
 }

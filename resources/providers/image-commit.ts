@@ -3,23 +3,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { readWimFacts, WimFormatError } from "../../formats/wim";
-import { fileDigests, stableStringify } from "../../runtime/digest";
+import { fileDigests } from "../../runtime/digest";
 import { report } from "../../runtime/progress";
 import { imageBackend } from "../../toolchains";
 import type { ImageChange, StepContext } from "../../toolchains/types";
-import { ImageCommitArgsSchema } from "../image-commit";
+import { ImageCommitDecl } from "../image-commit";
 import type { StagedFile } from "../injected-files";
 import type { MountRef } from "../mounted-image";
-import { checkWith, parseInputs } from "./errors";
+import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
 
-const TYPE = "ImageCommit";
-const OUTPUT_KEYS = ["committed", "wimSha256", "wimSize", "drift"] as const;
-
-function strip(inputs: Record<string, unknown>): Record<string, unknown> {
-  const c = { ...inputs };
-  for (const k of OUTPUT_KEYS) delete c[k];
-  return c;
-}
+const D = ImageCommitDecl;
+const TYPE = D.type;
 
 function ctxFor(mount: MountRef): StepContext {
   return {
@@ -61,7 +55,7 @@ export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  return checkWith(ImageCommitArgsSchema, news, OUTPUT_KEYS);
+  return checkArgs(D, news);
 }
 
 export async function diff(
@@ -69,19 +63,17 @@ export async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
-  if (stableStringify(olds.mount) !== stableStringify(news.mount)) {
-    return { changes: true, replaces: ["mount"], deleteBeforeReplace: true };
-  }
-  const drift = ((olds.drift ?? []) as string[]).length > 0;
-  return { changes: drift || olds.contentHash !== news.contentHash };
+  // image paths found changed by the last refresh are committed again
+  return diffArgs(D, olds, news, stateOf(D, olds).drift.length > 0);
 }
 
 async function commit(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
-  const a = parseInputs(ImageCommitArgsSchema, strip(news), TYPE);
+  const a = argsOf(D, news);
   const ctx = ctxFor(a.mount);
   const backend = imageBackend(a.mount.toolchain);
-  const committed = (olds?.committed ?? {}) as Record<string, StagedFile>;
-  const force = new Set((olds?.drift ?? []) as string[]);
+  const old = olds ? stateOf(D, olds) : undefined;
+  const committed: Record<string, StagedFile> = old?.committed ?? {};
+  const force = new Set(old?.drift ?? []);
   const changes = changesBetween(a.mount, committed, a.files, force);
   if (changes.length > 0) {
     void report(TYPE, `committing ${changes.length} change(s) into ${a.mount.wim}`, "info", true);
@@ -95,12 +87,13 @@ async function commit(olds: Record<string, unknown> | undefined, news: Record<st
     throw new Error(`${TYPE}: after the commit the image does not hold the expected content at ${wrong.join(", ")}`);
   }
   const w = fileDigests(a.mount.wim);
-  return { ...a, committed: a.files, wimSha256: w.sha256, wimSize: w.size, drift: [] as string[] };
+  return stateFor(D, a, { committed: a.files, wimSha256: w.sha256, wimSize: w.size, drift: [] });
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
   const outs = await commit(undefined, inputs);
-  return { id: `${outs.mount.wim}#${outs.mount.index}`, outs };
+  const m = outs.mount as MountRef;
+  return { id: `${m.wim}#${m.index}`, outs };
 }
 
 export async function update(
@@ -113,8 +106,8 @@ export async function update(
 
 /** Refresh: compares the image's files and the WIM's sha256 with what was committed. */
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  const mount = props.mount as MountRef;
-  const committed = (props.committed ?? {}) as Record<string, StagedFile>;
+  const s = stateOf(D, props);
+  const { mount, committed } = s;
   const drift: string[] = [];
   let wimSha256 = "";
   let wimSize = 0;
@@ -123,19 +116,19 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
     wimSha256 = w.sha256;
     wimSize = w.size;
   } catch {
-    return { id, props: { ...props, drift: ["<wim>"], wimSha256: "", wimSize: 0 } };
+    return { id, props: { ...s, drift: ["<wim>"], wimSha256: "", wimSize: 0 } };
   }
   const damaged = wimDamage(mount);
   if (damaged) {
     void report(TYPE, damaged, "warning");
-    return { id, props: { ...props, drift: ["<wim>"], wimSha256, wimSize } };
+    return { id, props: { ...s, drift: ["<wim>"], wimSha256, wimSize } };
   }
   const dests = Object.keys(committed);
   const seen = await imageBackend(mount.toolchain).imageFileHashes(mount, dests, ctxFor(mount));
   for (const d of dests) if (seen[d]?.sha1 !== committed[d].sha1) drift.push(d);
   if (drift.length > 0)
     void report(TYPE, `the WIM no longer holds what was committed at: ${drift.join(", ")}`, "warning");
-  return { id, props: { ...props, drift, wimSha256, wimSize } };
+  return { id, props: { ...s, drift, wimSha256, wimSize } };
 }
 
 /**
@@ -157,8 +150,7 @@ function wimDamage(mount: MountRef): string | undefined {
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
-  const mount = props.mount as MountRef;
-  const committed = (props.committed ?? {}) as Record<string, StagedFile>;
+  const { mount, committed } = stateOf(D, props);
   // a damaged WIM cannot be changed: say so and let destroy finish (nothing of ours can be taken out of it)
   const damaged = fs.existsSync(mount.wim) ? wimDamage(mount) : `${mount.wim} is gone: nothing to take out`;
   if (damaged) {

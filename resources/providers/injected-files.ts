@@ -9,20 +9,15 @@ import { report } from "../../runtime/progress";
 import { imageBackend } from "../../toolchains";
 import { ancestorsOf } from "../../toolchains/folders";
 import type { StepContext } from "../../toolchains/types";
-import { InjectedFilesArgsSchema, type StagedFile } from "../injected-files";
+import { InjectedFilesDecl, type StagedFile } from "../injected-files";
 import type { MountRef } from "../mounted-image";
-import { checkWith, InputError, parseInputs } from "./errors";
+import { InputError } from "./errors";
+import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
 
-const TYPE = "InjectedFiles";
-const OUTPUT_KEYS = ["staged", "contentHash", "drift"] as const;
+const D = InjectedFilesDecl;
+const TYPE = D.type;
 
 type FileSpec = { source: string; revision?: string };
-
-function strip(inputs: Record<string, unknown>): Record<string, unknown> {
-  const c = { ...inputs };
-  for (const k of OUTPUT_KEYS) delete c[k];
-  return c;
-}
 
 /** The args with destinations normalized (`Windows\Ioctl\x.sys` -> `Windows/Ioctl/x.sys`). */
 function parse(inputs: Record<string, unknown>): {
@@ -30,7 +25,7 @@ function parse(inputs: Record<string, unknown>): {
   files: Record<string, FileSpec>;
   arch?: "amd64" | "arm64";
 } {
-  const a = parseInputs(InjectedFilesArgsSchema, strip(inputs), TYPE);
+  const a = argsOf(D, inputs);
   const files: Record<string, FileSpec> = {};
   for (const [dest, spec] of Object.entries(a.files)) files[normalizeImagePath(dest)] = spec;
   return { mount: a.mount, files: sortRecord(files), ...(a.arch ? { arch: a.arch } : {}) };
@@ -75,15 +70,11 @@ export function contentHashOf(staged: Record<string, StagedFile>): string {
   return sha256(stableStringify(view));
 }
 
-function mountChanged(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
-  return stableStringify(olds.mount) !== stableStringify(news.mount);
-}
-
 export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  const r = checkWith(InjectedFilesArgsSchema, news, OUTPUT_KEYS);
+  const r = checkArgs(D, news);
   if (r.failures || !r.inputs || !r.inputs.files || typeof r.inputs.files !== "object") return r;
   const files: Record<string, unknown> = {};
   for (const [d, s] of Object.entries(r.inputs.files as Record<string, unknown>)) files[normalizeImagePath(d)] = s;
@@ -126,9 +117,8 @@ export async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
-  if (mountChanged(olds, news)) return { changes: true, replaces: ["mount"], deleteBeforeReplace: true };
-  const p = planFileChanges(olds, news);
-  return { changes: p.added.length + p.replaced.length + p.removed.length > 0 };
+  const p = planFileChanges(stateOf(D, olds), news);
+  return diffArgs(D, olds, news, p.added.length + p.replaced.length + p.removed.length > 0);
 }
 
 async function apply(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
@@ -153,7 +143,7 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
       `${TYPE}: the mount folder ${mount.mountDir} does not exist: the MountedImage is stale; run 'pulumi up' again after a refresh`,
     );
   }
-  const oldStaged = (olds?.staged ?? {}) as Record<string, StagedFile>;
+  const oldStaged: Record<string, StagedFile> = olds ? stateOf(D, olds).staged : {};
   const plan = planFileChanges(olds ?? {}, { files });
   const fresh = Object.keys(files).filter((d) => !oldStaged[d]);
   // originals: what the image holds at paths we are about to take over for the first time
@@ -205,19 +195,16 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
     await backend.unstage(m, d, prev?.original?.backup ?? null, ctx);
     void report(TYPE, `removed ${d}`, "info", true);
   }
-  return {
-    mount,
-    files,
-    ...(arch ? { arch } : {}),
-    staged,
-    contentHash: contentHashOf(staged),
-    drift: [] as string[],
-  };
+  return stateFor(
+    D,
+    { mount, files, ...(arch ? { arch } : {}) },
+    { staged, contentHash: contentHashOf(staged), drift: [] },
+  );
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
   const outs = await apply(undefined, inputs);
-  return { id: `${outs.mount.mountDir}#files`, outs };
+  return { id: `${(outs.mount as MountRef).mountDir}#files`, outs };
 }
 
 export async function update(
@@ -230,8 +217,8 @@ export async function update(
 
 /** Refresh: a staged file changed or removed in the mount folder is drift. */
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  const mount = props.mount as MountRef;
-  const staged = (props.staged ?? {}) as Record<string, StagedFile>;
+  const s = stateOf(D, props);
+  const { mount, staged } = s;
   const drift: string[] = [];
   for (const [d, s] of Object.entries(staged)) {
     try {
@@ -241,12 +228,11 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
     }
   }
   if (drift.length > 0) void report(TYPE, `changed or missing in the mount folder: ${drift.join(", ")}`, "warning");
-  return { id, props: { ...props, drift } };
+  return { id, props: { ...s, drift } };
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
-  const mount = props.mount as MountRef;
-  const staged = (props.staged ?? {}) as Record<string, StagedFile>;
+  const { mount, staged } = stateOf(D, props);
   const ctx = ctxFor(mount);
   const backend = imageBackend(mount.toolchain);
   for (const [d, s] of Object.entries(staged)) await backend.unstage(mount, d, s.original?.backup ?? null, ctx);

@@ -3,23 +3,18 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { report } from "../../runtime/progress";
 import { imageBackend } from "../../toolchains";
 import type { MountSpec, StepContext } from "../../toolchains/types";
-import { MountedImageArgsSchema, type MountRef, privateDirFor } from "../mounted-image";
-import { checkWith, parseInputs } from "./errors";
+import { MountedImageDecl, type MountRef, privateDirFor } from "../mounted-image";
+import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
 
-const TYPE = "MountedImage";
-const OUTPUT_KEYS = ["privateDir", "status", "statusReason", "imageName", "fileCount", "compression"] as const;
+const D = MountedImageDecl;
+const TYPE = D.type;
 
-function spec(inputs: Record<string, unknown>): { ref: MountRef; spec: MountSpec } {
-  const a = parseInputs(MountedImageArgsSchema, stripOutputs(inputs), TYPE);
+function spec(inputs: Record<string, unknown>) {
+  const a = argsOf(D, inputs);
   const privateDir = privateDirFor(a.toolchain, a.mountDir);
   const s: MountSpec = { wim: a.wim, index: a.index, mountDir: a.mountDir, privateDir, holder: a.holder };
-  return { ref: { toolchain: a.toolchain, ...s }, spec: s };
-}
-
-function stripOutputs(inputs: Record<string, unknown>): Record<string, unknown> {
-  const copy = { ...inputs };
-  for (const k of OUTPUT_KEYS) delete copy[k];
-  return copy;
+  const ref: MountRef = { toolchain: a.toolchain, ...s };
+  return { a, ref, spec: s };
 }
 
 function ctxFor(ref: MountRef): StepContext {
@@ -35,7 +30,7 @@ export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  return checkWith(MountedImageArgsSchema, news, OUTPUT_KEYS);
+  return checkArgs(D, news);
 }
 
 export async function diff(
@@ -43,26 +38,28 @@ export async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
-  const replaces = ["toolchain", "wim", "index", "mountDir"].filter((k) => olds[k] !== news[k]);
-  const stale = olds.status !== "mounted";
-  const changes = replaces.length > 0 || stale || olds.holder !== news.holder;
-  return { changes, replaces, deleteBeforeReplace: true };
+  // a mount found stale by the last refresh is recovered by an update
+  return diffArgs(D, olds, news, stateOf(D, olds).status !== "mounted");
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
-  const { ref, spec: s } = spec(inputs);
+  const { a, ref, spec: s } = spec(inputs);
   const f = await imageBackend(ref.toolchain).mount(s, ctxFor(ref));
-  return { id: `${ref.wim}#${ref.index}@${ref.mountDir}`, outs: { ...ref, ...f, status: "mounted", statusReason: "" } };
+  return {
+    id: `${ref.wim}#${ref.index}@${ref.mountDir}`,
+    outs: stateFor(D, a, { privateDir: ref.privateDir, ...f, status: "mounted", statusReason: "" }),
+  };
 }
 
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  const { ref, spec: s } = spec(props);
+  const state = stateOf(D, props);
+  const { ref, spec: s } = spec(state);
   const st = await imageBackend(ref.toolchain).status(s, ctxFor(ref));
   const status = st.state === "mounted" ? "mounted" : "stale";
   const statusReason = st.state === "mounted" ? "" : st.reason;
   if (status !== "mounted")
     void report(`${TYPE} ${ref.mountDir}`, `stale mount: ${statusReason}; the next up recovers it`, "warning");
-  return { id, props: { ...props, status, statusReason } };
+  return { id, props: { ...state, status, statusReason } };
 }
 
 export async function update(
@@ -70,23 +67,24 @@ export async function update(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.UpdateResult> {
-  const { ref, spec: s } = spec(news);
+  const old = stateOf(D, olds);
+  const { a, ref, spec: s } = spec(news);
   const ctx = ctxFor(ref);
   const backend = imageBackend(ref.toolchain);
   const st = await backend.status(s, ctx);
-  if (st.state !== "mounted" || olds.status !== "mounted") {
+  if (st.state !== "mounted" || old.status !== "mounted") {
     void report(
       `${TYPE} ${ref.mountDir}`,
-      `recovering stale mount: ${st.state === "mounted" ? String(olds.statusReason) : st.reason}`,
+      `recovering stale mount: ${st.state === "mounted" ? old.statusReason : st.reason}`,
       "warning",
     );
   }
   const f = await backend.recover(s, ctx);
-  return { outs: { ...ref, ...f, status: "mounted", statusReason: "" } };
+  return { outs: stateFor(D, a, { privateDir: ref.privateDir, ...f, status: "mounted", statusReason: "" }) };
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
-  const { ref, spec: s } = spec(props);
+  const { ref, spec: s } = spec(stateOf(D, props));
   await imageBackend(ref.toolchain).unmount(s, ctxFor(ref));
 }
 export { del as delete };

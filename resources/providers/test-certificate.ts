@@ -2,29 +2,26 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { stableStringify } from "../../runtime/digest";
 import { report } from "../../runtime/progress";
 import { parseThumbprint } from "../../toolchains/adk/build";
 import { planTestCertificate, planTestCertificateDestroy } from "../../toolchains/adk/plan";
 import { AdkUnavailableError, runAdk } from "../../toolchains/adk/run";
 import { certificateThumbprint, createTestCertificate } from "../../toolchains/open/sign";
-import { TestCertificateArgsSchema } from "../test-certificate";
-import { checkWith, parseInputs } from "./errors";
+import { TestCertificateDecl } from "../test-certificate";
+import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
 
-const TYPE = "TestCertificate";
-const OUTPUT_KEYS = ["certPem", "keyPem", "thumbprint", "certFile", "cerFile"] as const;
+const D = TestCertificateDecl;
+const TYPE = D.type;
 
 function parse(inputs: Record<string, unknown>) {
-  const c = { ...inputs };
-  for (const k of OUTPUT_KEYS) delete c[k];
-  return parseInputs(TestCertificateArgsSchema, c, TYPE);
+  return argsOf(D, inputs);
 }
 
 export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  return checkWith(TestCertificateArgsSchema, news, OUTPUT_KEYS);
+  return checkArgs(D, news);
 }
 
 export async function diff(
@@ -32,11 +29,10 @@ export async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
-  const replaces = ["toolchain", "subject", "certDir"].filter(
-    (k) => stableStringify(olds[k]) !== stableStringify(news[k]),
-  );
-  const missing = olds.certFile === "";
-  return { changes: replaces.length > 0 || missing, replaces: missing ? ["certFile"] : replaces };
+  // a certificate file found missing or changed by the last refresh: a new certificate replaces this one
+  const missing = stateOf(D, olds).certFile === "";
+  const d = diffArgs(D, olds, news, missing);
+  return missing ? { ...d, replaces: [...(d.replaces ?? []), "certFile"] } : d;
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
@@ -46,45 +42,46 @@ export async function create(inputs: Record<string, unknown>): Promise<dynamic.C
     let stdout = "";
     for (const c of planTestCertificate(a)) stdout = (await runAdk(c, { resource })).stdout;
     const thumbprint = parseThumbprint(stdout);
-    return { id: thumbprint, outs: { ...a, certPem: "", keyPem: "", thumbprint, certFile: "", cerFile: "" } };
+    return { id: thumbprint, outs: stateFor(D, a, { certPem: "", keyPem: "", thumbprint, certFile: "", cerFile: "" }) };
   }
   const c = await createTestCertificate({ subject: a.subject, outDir: a.certDir, resource });
   void report(TYPE, `made a test-signing certificate ${a.subject} (thumbprint ${c.thumbprint})`, "info", true);
   return {
     id: c.thumbprint,
-    outs: {
-      ...a,
+    outs: stateFor(D, a, {
       certPem: c.certPem,
       keyPem: c.keyPem,
       thumbprint: c.thumbprint,
       certFile: c.certFile,
       cerFile: c.cerFile,
-    },
+    }),
   };
 }
 
 /** Refresh: the public certificate file removed or replaced by hand is drift (a new certificate is made). */
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  if (props.toolchain !== "open") return { id, props };
-  const file = String(props.certFile ?? "");
+  const s = stateOf(D, props);
+  if (s.toolchain !== "open") return { id, props: s };
+  const file = s.certFile;
   let ok = false;
   try {
-    ok = certificateThumbprint(fs.readFileSync(file, "utf8")) === props.thumbprint;
+    ok = certificateThumbprint(fs.readFileSync(file, "utf8")) === s.thumbprint;
   } catch {
     ok = false;
   }
   if (!ok)
     void report(TYPE, `the certificate file ${file} is missing or changed; the next up makes a new one`, "warning");
-  return { id, props: ok ? props : { ...props, certFile: "" } };
+  return { id, props: ok ? s : { ...s, certFile: "" } };
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
-  const thumbprint = String(props.thumbprint ?? "");
-  if (props.toolchain === "adk" && /^[0-9A-Fa-f]{40}$/.test(thumbprint)) {
+  const s = stateOf(D, props);
+  const thumbprint = s.thumbprint;
+  if (s.toolchain === "adk" && /^[0-9A-Fa-f]{40}$/.test(thumbprint)) {
     // adk: the certificate (and its key) leave the user's store; one removed by hand already is not an error
     try {
       for (const c of planTestCertificateDestroy({ thumbprint })) {
-        await runAdk(c, { resource: `${TYPE}(${String(props.subject)})` });
+        await runAdk(c, { resource: `${TYPE}(${s.subject})` });
       }
     } catch (e) {
       if (e instanceof AdkUnavailableError) throw e;
@@ -96,11 +93,10 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
     }
   }
   // the certificate files only while they hold this certificate: a replacement writes the same names first
-  for (const k of ["certFile", "cerFile"]) {
-    const f = String(props[k] ?? "");
+  for (const f of [s.certFile, s.cerFile]) {
     if (f && holdsCertificate(f, thumbprint)) fs.rmSync(f, { force: true });
   }
-  const dir = String(props.certDir ?? "");
+  const dir = s.certDir;
   try {
     if (dir && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
   } catch {

@@ -1,8 +1,10 @@
 /** Provider logic of {@link ToolProbe} (loaded at call time by the shell in resources/tool-probe.ts). */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { runTool } from "../../runtime/exec";
-import { ToolProbeArgsSchema, type ToolProbeOutputs } from "../tool-probe";
-import { checkWith, parseInputs } from "./errors";
+import { ToolProbeDecl } from "../tool-probe";
+import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
+
+const D = ToolProbeDecl;
 
 async function probe(tool: string, args: string[]): Promise<string> {
   const r = await runTool(tool, args, { resource: `ToolProbe(${tool})` });
@@ -14,7 +16,7 @@ export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  return checkWith(ToolProbeArgsSchema, news, ["version"]);
+  return checkArgs(D, news);
 }
 
 export async function diff(
@@ -22,16 +24,12 @@ export async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
-  const replaces: string[] = [];
-  if (olds.tool !== news.tool) replaces.push("tool");
-  const changes = replaces.length > 0 || JSON.stringify(olds.args) !== JSON.stringify(news.args);
-  return { changes, replaces };
+  return diffArgs(D, olds, news);
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
-  const args = parseInputs(ToolProbeArgsSchema, { tool: inputs.tool, args: inputs.args }, "ToolProbe");
-  const outs: ToolProbeOutputs = { ...args, version: await probe(args.tool, args.args) };
-  return { id: args.tool, outs };
+  const a = argsOf(D, inputs);
+  return { id: a.tool, outs: stateFor(D, a, { version: await probe(a.tool, a.args) }) };
 }
 
 export async function update(
@@ -39,11 +37,11 @@ export async function update(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.UpdateResult> {
-  const args = parseInputs(ToolProbeArgsSchema, { tool: news.tool, args: news.args }, "ToolProbe");
-  return { outs: { ...args, version: await probe(args.tool, args.args) } };
+  const a = argsOf(D, news);
+  return { outs: stateFor(D, a, { version: await probe(a.tool, a.args) }) };
 }
 
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  const args = parseInputs(ToolProbeArgsSchema, { tool: props.tool, args: props.args }, "ToolProbe");
-  return { id, props: { ...args, version: await probe(args.tool, args.args) } };
+  const s = stateOf(D, props);
+  return { id, props: stateFor(D, s, { version: await probe(s.tool, s.args) }) };
 }

@@ -3,25 +3,22 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { copyFileAtomic, writeFileAtomic } from "../../runtime/atomic";
-import { stableStringify } from "../../runtime/digest";
 import { progressReporter, report } from "../../runtime/progress";
 import * as hyperv from "../../toolchains/adk/hyperv";
 import { planVm, planVmDestroy } from "../../toolchains/adk/plan";
 import { renderCommand } from "../../toolchains/adk/quote";
 import { runAdk } from "../../toolchains/adk/run";
-import { VmBootMediaArgsSchema } from "../vm-boot-media";
-import { checkWith, parseInputs } from "./errors";
+import { VmBootMediaDecl } from "../vm-boot-media";
+import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
 
-const TYPE = "VmBootMedia";
-const OUTPUT_KEYS = ["startCommand", "startArgv", "bootCheckLine", "state", "createdVm"] as const;
+const D = VmBootMediaDecl;
+const TYPE = D.type;
 const DEFINITION = "vm.json";
 
 type Args = ReturnType<typeof parse>;
 
 function parse(inputs: Record<string, unknown>) {
-  const c = { ...inputs };
-  for (const k of OUTPUT_KEYS) delete c[k];
-  return parseInputs(VmBootMediaArgsSchema, c, TYPE);
+  return argsOf(D, inputs);
 }
 
 /** Quote one argument for a POSIX shell (display only: we never run through a shell). */
@@ -61,20 +58,20 @@ export async function qemuArgv(a: Args): Promise<string[]> {
 
 async function attach(olds: Record<string, unknown> | undefined, inputs: Record<string, unknown>) {
   const a = parse(inputs);
+  const old = olds ? stateOf(D, olds) : undefined;
   const who = `${TYPE} ${a.name}`;
   const resource = `${TYPE}(${a.name})`;
   if (a.toolchain === "adk") {
-    const created = Boolean(olds?.createdVm);
+    const created = old?.createdVm ?? false;
     // the Hyper-V commands of planVm (toolchains/adk/plan.ts, also what `winpe plan` prints)
     for (const c of planVm(a, created)) await runAdk(c, { resource });
-    return {
-      ...a,
+    return stateFor(D, a, {
       createdVm: created || a.createVm,
       startCommand: renderCommand(hyperv.startVm(a.name)),
-      startArgv: [] as string[],
+      startArgv: [],
       bootCheckLine: "",
       state: "attached",
-    };
+    });
   }
   if (!fs.existsSync(a.isoPath)) throw new Error(`${TYPE}: 'isoPath' ${a.isoPath} does not exist`);
   const { DEFAULT_FIRMWARE, bootCheck } = await import("../../toolchains/open/boot");
@@ -98,44 +95,29 @@ async function attach(olds: Record<string, unknown> | undefined, inputs: Record<
     bootCheckLine = r.matchedLine.trim();
     void report(who, `boot check passed in ${r.seconds.toFixed(1)} s: ${bootCheckLine}`, "info");
   }
-  return {
-    ...a,
+  return stateFor(D, a, {
     createdVm: false,
     startCommand: argv.map(shellQuote).join(" "),
     startArgv: argv,
     bootCheckLine,
     state: "attached",
-  };
+  });
 }
 
 export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  return checkWith(VmBootMediaArgsSchema, news, OUTPUT_KEYS);
+  return checkArgs(D, news);
 }
 
+/** The declared inputs, or a definition found missing or detached by the last refresh. No tool runs. */
 export async function diff(
   _id: string,
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
-  const keys = [
-    "toolchain",
-    "arch",
-    "name",
-    "isoPath",
-    "isoSha256",
-    "vmDir",
-    "memoryMb",
-    "createVm",
-    "bootCheck",
-    "bootPattern",
-    "bootTimeoutSec",
-  ];
-  const changed = keys.filter((k) => stableStringify(olds[k] ?? null) !== stableStringify(news[k] ?? null));
-  const replaces = changed.filter((k) => ["toolchain", "name", "vmDir", "arch"].includes(k));
-  return { changes: changed.length > 0 || olds.state !== "attached", replaces, deleteBeforeReplace: true };
+  return diffArgs(D, olds, news, stateOf(D, olds).state !== "attached");
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
@@ -153,26 +135,27 @@ export async function update(
 
 /** Refresh (open): the definition gone, or pointing at another ISO, is drift. adk: reported as is. */
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  if (props.toolchain !== "open") return { id, props };
-  const def = path.join(String(props.vmDir), DEFINITION);
-  let state = "attached";
+  const s = stateOf(D, props);
+  if (s.toolchain !== "open") return { id, props: s };
+  const def = path.join(s.vmDir, DEFINITION);
+  let state: "attached" | "missing" | "detached" = "attached";
   try {
     const d = JSON.parse(fs.readFileSync(def, "utf8")) as { iso?: string; isoSha256?: string };
-    if (d.iso !== props.isoPath || d.isoSha256 !== props.isoSha256) state = "detached";
+    if (d.iso !== s.isoPath || d.isoSha256 !== s.isoSha256) state = "detached";
   } catch {
     state = "missing";
   }
   if (state !== "attached")
     void report(TYPE, `the VM definition ${def} is ${state}; the next up writes it again`, "warning");
-  return { id, props: { ...props, state } };
+  return { id, props: { ...s, state } };
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
-  const a = parse(props);
-  if (a.toolchain === "adk") {
-    for (const c of planVmDestroy(a, Boolean(props.createdVm))) await runAdk(c, { resource: `${TYPE}(${a.name})` });
+  const s = stateOf(D, props);
+  if (s.toolchain === "adk") {
+    for (const c of planVmDestroy(s, s.createdVm)) await runAdk(c, { resource: `${TYPE}(${s.name})` });
     return;
   }
-  fs.rmSync(a.vmDir, { recursive: true, force: true });
+  fs.rmSync(s.vmDir, { recursive: true, force: true });
 }
 export { del as delete };

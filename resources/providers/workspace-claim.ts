@@ -2,18 +2,19 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { stableStringify } from "../../runtime/digest";
 import { claimWorkspace, NotOursError, releaseWorkspace } from "../../runtime/owned";
-import { WorkspaceClaimArgsSchema } from "../workspace-claim";
-import { checkWith, InputError, parseInputs } from "./errors";
+import { WorkspaceClaimDecl } from "../workspace-claim";
+import { InputError } from "./errors";
+import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
 
-const TYPE = "WorkspaceClaim";
+const D = WorkspaceClaimDecl;
+const TYPE = D.type;
 
 /** Files in the bookkeeping folder that belong to the claim itself (removed with it). */
 const OWN_FILES = ["digests.json"];
 
 function claim(inputs: Record<string, unknown>) {
-  const a = parseInputs(WorkspaceClaimArgsSchema, inputs, TYPE);
+  const a = argsOf(D, inputs);
   try {
     claimWorkspace(a.stateDir, a.holder, a.workspace);
   } catch (e) {
@@ -27,7 +28,7 @@ export async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.CheckResult> {
-  return checkWith(WorkspaceClaimArgsSchema, news, []);
+  return checkArgs(D, news);
 }
 
 export async function diff(
@@ -35,23 +36,21 @@ export async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
-  const keys = ["workspace", "stateDir", "holder"];
-  const changed = keys.filter((k) => stableStringify(olds[k] ?? null) !== stableStringify(news[k] ?? null));
-  return { changes: changed.length > 0, replaces: changed, deleteBeforeReplace: true };
+  return diffArgs(D, olds, news);
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
   const a = claim(inputs);
-  return { id: `${a.workspace}|${a.holder}`, outs: a };
+  return { id: `${a.workspace}|${a.holder}`, outs: stateFor(D, a, {}) };
 }
 
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  return { id, props };
+  return { id, props: stateOf(D, props) };
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
-  const stateDir = String(props.stateDir);
-  for (const f of OWN_FILES) fs.rmSync(path.join(stateDir, f), { force: true });
-  releaseWorkspace(stateDir, String(props.holder));
+  const s = stateOf(D, props);
+  for (const f of OWN_FILES) fs.rmSync(path.join(s.stateDir, f), { force: true });
+  releaseWorkspace(s.stateDir, s.holder);
 }
 export { del as delete };

@@ -210,11 +210,13 @@ describe("(a) no tool starts through a shell: code scan", () => {
   const files = scannedFiles();
   const hits = files.flatMap(scanFile);
 
-  it("scans the project's code (resources/, index.ts, scripts/*.ts, bin/)", () => {
+  it("scans the project's code (resources/, stack/, formats/, runtime/, toolchains/, cli/, index.ts, scripts/*.ts, bin/)", () => {
     expect(files).toContain("index.ts");
     expect(files).toContain(EXEC_MODULE);
     expect(files).toContain("bin/winpe");
-    expect(files.filter((f) => f.startsWith("resources/")).length).toBeGreaterThan(40);
+    for (const dir of ["resources/", "stack/", "formats/", "runtime/", "toolchains/", "cli/"])
+      expect(files.filter((f) => f.startsWith(dir)).length, dir).toBeGreaterThan(2);
+    expect(files.length).toBeGreaterThan(60);
   });
 
   it("finds no exec(, execSync(, execFile, spawn(, shell: true or child_process outside the allowlist", () => {
