@@ -1,0 +1,79 @@
+/**
+ * A state written by the previous layout (before resources were declared once and states carried a
+ * `stateVersion`: test/fixtures/state-v0/README.md) is read by today's code on the real engine: preview and up see
+ * no change and run no tool (the old states migrate as they are read, validated), and destroy undoes everything
+ * that old up did: the BCD stores byte-identical to their pristine copies, boot.wim without what was injected, no
+ * ISO, no build outputs, no bookkeeping.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256 } from "../../runtime/digest";
+import { runTool } from "../../runtime/exec";
+import { openStack, REPO_ROOT, readToolLog, writeWinpeProgram } from "../helpers/pulumi";
+import { wimContent } from "../helpers/wim";
+
+const FIXTURE = path.join(REPO_ROOT, "test", "fixtures", "state-v0");
+/** Where the recorded world lived (its paths are absolute, the ledger's keys too): it is unpacked there again. */
+const ROOT = "/tmp/wlstate";
+const STACK = "state-v0";
+
+describe("state migration: a version-0 state is read, diffed and destroyed by today's code", () => {
+  let stack: Stack;
+  const toolLog = path.join(ROOT, "tools.jsonl");
+  const pristine: Record<string, Buffer> = {};
+  const stores = ["EFI/Microsoft/Boot/BCD", "Boot/BCD"].map((r) => path.join(ROOT, "WinPE_amd64", "media", r));
+
+  beforeAll(async () => {
+    fs.rmSync(ROOT, { recursive: true, force: true });
+    fs.mkdirSync(ROOT, { recursive: true });
+    await runTool("tar", ["xzf", path.join(FIXTURE, "world.tgz"), "-C", ROOT]);
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(ROOT, "node_modules"));
+    const program = path.join(ROOT, "prog");
+    writeWinpeProgram(program);
+    fs.copyFileSync(path.join(FIXTURE, `Pulumi.${STACK}.yaml`), path.join(program, `Pulumi.${STACK}.yaml`));
+    stack = await openStack(program, STACK, path.join(ROOT, "state"), {
+      WINPE_TOOL_LOG: toolLog,
+      WINPE_LAB_LOCK_DIR: path.join(ROOT, "locks"),
+    });
+    const deployment = JSON.parse(fs.readFileSync(path.join(FIXTURE, "state.json"), "utf8"));
+    await stack.importStack(deployment);
+    // the pristine copies the old BcdSettings kept (its state names them, as a secret: found by their names here)
+    const dir = path.join(ROOT, "WinPE_amd64", ".winpe-lab", "bcd");
+    for (const s of stores) pristine[s] = fs.readFileSync(path.join(dir, `pristine-${sha256(s).slice(0, 16)}.bcd`));
+  }, 120_000);
+
+  afterAll(() => {
+    fs.rmSync(ROOT, { recursive: true, force: true });
+  });
+
+  it("has the old state: nine resources of ours, none with a stateVersion", async () => {
+    const d = await stack.exportStack();
+    const ours = d.deployment.resources.filter((r: { type: string }) => r.type.startsWith("pulumi-nodejs:dynamic"));
+    expect(ours).toHaveLength(9);
+    for (const r of ours) expect(r.outputs.stateVersion, r.urn).toBeUndefined();
+  });
+
+  it("preview and up: no change, no tool runs", async () => {
+    const p = await stack.preview();
+    expect(p.changeSummary).toEqual({ same: 10 });
+    const u = await stack.up();
+    expect(u.summary.resourceChanges).toEqual({ same: 10 });
+    expect(readToolLog(toolLog)).toEqual([]);
+  });
+
+  it("destroy undoes the old up: BCD stores byte-identical, boot.wim as copype made it, nothing left", async () => {
+    const r = await stack.destroy();
+    expect(r.summary.result).toBe("succeeded");
+    for (const s of stores) expect(fs.readFileSync(s).equals(pristine[s]!), s).toBe(true);
+    const wim = await wimContent(path.join(ROOT, "WinPE_amd64", "media", "sources", "boot.wim"), ROOT);
+    expect(Object.keys(wim).filter((k) => k.startsWith("Windows/Ioctl"))).toEqual([]);
+    expect(fs.existsSync(path.join(ROOT, "out", "winpe_amd64.iso"))).toBe(false);
+    expect(fs.existsSync(path.join(ROOT, "WinPE_amd64", "build"))).toBe(false);
+    expect(fs.existsSync(path.join(ROOT, "WinPE_amd64", ".winpe-lab"))).toBe(false);
+    expect(fs.readdirSync(path.join(ROOT, "WinPE_amd64", "mount"))).toEqual([]);
+    const state = await stack.exportStack();
+    expect(state.deployment.resources ?? []).toHaveLength(0);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Each resource is declared once (resources/declare.ts): these checks keep the declarations honest (every input a
+ * declaration names exists in its args schema, outputs and inputs do not overlap, secrets are real keys), and the
+ * derived state reading (providers/kit.ts) migrates, validates and refuses as it says.
+ */
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { BcdSettingsDecl } from "../../resources/bcd-settings";
+import { type Declaration, declare, STATE_VERSION_KEY } from "../../resources/declare";
+import { ImageCommitDecl } from "../../resources/image-commit";
+import { InjectedFilesDecl } from "../../resources/injected-files";
+import { MountedImageDecl } from "../../resources/mounted-image";
+import { diffArgs, StateError, stateOf } from "../../resources/providers/kit";
+import { TestCertificateDecl } from "../../resources/test-certificate";
+import { ToolProbeDecl } from "../../resources/tool-probe";
+import { VmBootMediaDecl } from "../../resources/vm-boot-media";
+import { WinPeIsoDecl } from "../../resources/winpe-iso";
+import { WorkspaceClaimDecl } from "../../resources/workspace-claim";
+
+const DECLS: Declaration[] = [
+  BcdSettingsDecl,
+  ImageCommitDecl,
+  InjectedFilesDecl,
+  MountedImageDecl,
+  TestCertificateDecl,
+  ToolProbeDecl,
+  VmBootMediaDecl,
+  WinPeIsoDecl,
+  WorkspaceClaimDecl,
+];
+
+/** The keys of an object schema, through refinements. */
+function argKeys(schema: z.ZodType): string[] {
+  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+  if (!shape) throw new Error("args is not an object schema");
+  return Object.keys(shape);
+}
+
+describe("resource declarations", () => {
+  it.each(DECLS.map((d) => [d.type, d] as const))("%s: inputs, outputs and secrets are consistent", (_n, d) => {
+    const args = argKeys(d.args);
+    for (const k of [...d.updateOn, ...(d.replaceOn ?? [])]) expect(args, `${d.type}.${k}`).toContain(k);
+    const outs = Object.keys(d.outputs);
+    for (const k of outs) expect(args, `${d.type}: output ${k} is also an input`).not.toContain(k);
+    for (const k of d.secrets ?? []) expect([...args, ...outs], `${d.type}: secret ${k}`).toContain(k);
+    expect(d.version).toBeGreaterThanOrEqual(1);
+  });
+
+  it("every provider type is declared once", () => {
+    expect(new Set(DECLS.map((d) => d.type)).size).toBe(DECLS.length);
+    expect(new Set(DECLS.map((d) => d.provider)).size).toBe(DECLS.length);
+  });
+});
+
+describe("state reading (providers/kit.ts)", () => {
+  const D = declare({
+    type: "Thing",
+    provider: "thing",
+    version: 2,
+    args: z.object({ path: z.string() }).strict(),
+    outputs: { size: z.number(), digest: z.string() },
+    // version 0 had `sha` where version 1 has `digest`; version 1 -> 2 adds nothing
+    migrations: { 0: ({ sha, ...rest }) => ({ ...rest, digest: sha }) },
+    updateOn: [],
+    replaceOn: ["path"],
+  });
+
+  it("migrates an old state, validates it and stamps the version", () => {
+    const s = stateOf(D, { path: "/x", size: 3, sha: "abc" });
+    expect(s).toEqual({ path: "/x", size: 3, digest: "abc", [STATE_VERSION_KEY]: 2 });
+  });
+
+  it("refuses a state of a newer winpe-lab, saying what to do", () => {
+    expect(() => stateOf(D, { path: "/x", size: 3, digest: "a", stateVersion: 3 })).toThrow(
+      /written by a newer winpe-lab \(state version 3, this one reads up to 2\): update winpe-lab/,
+    );
+  });
+
+  it("refuses a state that does not have the declared shape, naming the field", () => {
+    expect(() => stateOf(D, { path: "/x", size: "big", digest: "a", stateVersion: 2 })).toThrow(StateError);
+    expect(() => stateOf(D, { path: "/x", size: "big", digest: "a", stateVersion: 2 })).toThrow(/'size'/);
+  });
+
+  it("diff: declared inputs replace; an older state version alone is no change", () => {
+    const olds = { path: "/x", size: 3, sha: "abc" };
+    expect(diffArgs(D, olds, { path: "/x" })).toMatchObject({ changes: false, replaces: [] });
+    expect(diffArgs(D, olds, { path: "/y" })).toMatchObject({ changes: true, replaces: ["path"] });
+  });
+});
