@@ -12,6 +12,10 @@ const SUBCOMMANDS: Record<string, { module: string; summary: string }> = {
     summary: "boot an ISO in QEMU and wait for the marker: boot <file.iso> --arch <amd64|arm64>",
   },
   build: { module: "./build", summary: "build a .sln/.vcxproj with the open toolchain" },
+  doctor: {
+    module: "./doctor",
+    summary: "check this host for a toolchain's tools: doctor [--toolchain adk|open]",
+  },
   plan: {
     module: "./plan",
     summary: "print the commands a stack would run: plan --stack <name> [--action up|destroy]",
