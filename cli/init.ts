@@ -3,8 +3,8 @@
  * the user's own that uses winpe-lab as a library: Pulumi.yaml, index.ts (the whole stack through `composeStack`),
  * a stack file (open toolchain, a synthetic working folder inside the project), package.json depending on winpe-lab
  * and @pulumi/pulumi, tsconfig.json, a README with the steps, and a copy of our IOCTL driver as the driver project
- * (replace it with yours). The project is written to a temporary folder next to `<folder>` and renamed into place:
- * a failure leaves nothing behind.
+ * (replace it with yours). The project is written to a temporary folder next to `<folder>` and renamed into place
+ * (its entries moved into `<folder>` when that is an existing empty folder): a failure leaves nothing behind.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -213,8 +213,22 @@ export function initProject(opts: InitOptions): InitResult {
       files.push(rel);
     }
     copyTree(driverSrc, path.join(tmp, "driver"), files, "driver");
-    if (fs.existsSync(dir)) fs.rmdirSync(dir); // empty (checked above)
-    fs.renameSync(tmp, dir);
+    if (!fs.existsSync(dir)) {
+      fs.renameSync(tmp, dir);
+    } else {
+      // an existing empty folder (perhaps the shell's current one) stays: move the entries in, or none of them
+      const moved: string[] = [];
+      try {
+        for (const name of fs.readdirSync(tmp)) {
+          fs.renameSync(path.join(tmp, name), path.join(dir, name));
+          moved.push(name);
+        }
+      } catch (e) {
+        for (const name of moved) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+        throw e;
+      }
+      fs.rmdirSync(tmp);
+    }
     return { dir, projectName, files: files.sort() };
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -271,7 +285,7 @@ export async function run(args: string[]): Promise<number> {
   const r = initProject({ folder: positional[0]!, arch, stack, packageSpec });
   const rel = path.relative(process.cwd(), r.dir) || ".";
   console.log(`init: wrote the Pulumi project '${r.projectName}' in ${r.dir} (${r.files.length} files). Next:`);
-  console.log(`  cd ${rel}`);
+  if (rel !== ".") console.log(`  cd ${rel}`);
   console.log("  npm install");
   console.log("  npm run make-workspace");
   console.log("  export PULUMI_CONFIG_PASSPHRASE=...");
