@@ -297,8 +297,19 @@ describe("winpe-lab installed from its npm pack tarball into a project outside t
   });
 
   it("destroy removes everything and puts both working folders' BCD stores back byte for byte", async () => {
+    // the package is "upgraded" after the up: destroy runs the installed code of now, not the code of the up
+    // (the state names only the module), so a fixed provider is fixed for the destroy of old state too
+    const marker = path.join(dir, "iso-delete-upgraded.txt");
+    const impl = path.join(project, "node_modules", "winpe-lab", "dist", "resources", "providers", "winpe-iso.js");
+    fs.appendFileSync(
+      impl,
+      `\n{ const del = exports.delete; exports.delete = async (id, props) => { require("node:fs").appendFileSync(${JSON.stringify(marker)}, id + "\\n"); return del(id, props); }; }\n`,
+    );
     const r = await stack.destroy();
     expect(r.summary.result).toBe("succeeded");
+    expect(fs.readFileSync(marker, "utf8").trim().split("\n").sort()).toEqual(
+      [path.join(fs.realpathSync(project), "small.iso"), path.join(fs.realpathSync(project), "winpe_amd64.iso")].sort(),
+    );
     const state = await stack.exportStack();
     expect(state.deployment.resources ?? []).toHaveLength(0);
     expect(fs.existsSync(path.join(project, "winpe_amd64.iso"))).toBe(false);
