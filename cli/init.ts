@@ -1,6 +1,7 @@
 /**
  * `winpe init <folder> [--arch amd64|arm64] [--stack <name>] [--package <spec>]`: write a minimal Pulumi project of
- * the user's own that uses winpe-lab as a library: Pulumi.yaml, index.ts (the whole stack through `composeStack`),
+ * the user's own that uses winpe-lab as a library: Pulumi.yaml, index.ts (the whole stack: `winpeProgram`, which
+ * validates the stack config and calls `composeStack`),
  * a stack file (open toolchain, a synthetic working folder inside the project), package.json depending on winpe-lab
  * and @pulumi/pulumi, tsconfig.json, a README with the steps, and a copy of our IOCTL driver as the driver project
  * (replace it with yours). The project is written to a temporary folder next to `<folder>` and renamed into place
@@ -122,32 +123,16 @@ export function projectFiles(opts: InitOptions, own: OwnPackage, projectName: st
       "",
     ].join("\n"),
     "index.ts": `/**
- * WinPE driver-test media as a Pulumi stack: winpe-lab's whole composition (TestCertificate -> DriverBuild ->
- * BcdSettings -> MountedImage -> InjectedFiles -> ImageCommit -> WinPeIso -> VmBootMedia) from this stack's
- * config. Use winpe-lab's resources one by one instead for a different graph (README of winpe-lab).
+ * WinPE driver-test media as a Pulumi stack: winpe-lab's whole program from this stack's config (the
+ * \`winpe-lab:*\` keys of Pulumi.<stack>.yaml): WorkspaceClaim -> TestCertificate -> DriverBuild -> BcdSettings ->
+ * MountedImage -> InjectedFiles -> ImageCommit -> WinPeIso -> VmBootMedia. \`winpeProgram\` validates the config
+ * (errors name the key) and calls \`composeStack\`; import the resources themselves (BcdSettings, WinPeIso, ...)
+ * from "winpe-lab" for a graph of your own.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, composeStack, parseStackConfig, rawConfigToObject } from "winpe-lab";
+import { winpeProgram } from "winpe-lab";
 
-const stack = pulumi.getStack();
-let config: ReturnType<typeof parseStackConfig>;
-try {
-  config = parseStackConfig(rawConfigToObject(pulumi.runtime.allConfig()));
-} catch (e) {
-  if (e instanceof ConfigError) throw new pulumi.RunError(\`invalid stack config for '\${stack}':\\n\${e.message}\`);
-  throw e;
-}
-
-// relative paths in the config are resolved against this folder; the holder names this stack in image claims
-const outputs = composeStack(config, __dirname, stack, \`\${pulumi.getProject()}/\${stack}\`);
-
-export const isoPath = outputs.isoPath;
-export const isoSha256 = outputs.isoSha256;
-export const injectedFiles = outputs.injectedFiles;
-export const bcdSettings = outputs.bcdSettings;
-export const vmStartCommand = outputs.vmStartCommand;
-export const bootCheck = outputs.bootCheck;
-export const debuggerCommand = outputs.debuggerCommand;
+// relative paths in the config are resolved against this folder; the return value is the stack's outputs
+export = () => winpeProgram(__dirname);
 `,
     "package.json": `${JSON.stringify(pkg, null, 2)}\n`,
     "tsconfig.json": `${JSON.stringify(tsconfig, null, 2)}\n`,

@@ -3,7 +3,7 @@
  *
  * ```ts
  * import { BcdSettings, MountedImage, InjectedFiles, ImageCommit, WinPeIso } from "winpe-lab";
- * import { composeStack, parseStackConfig, rawConfigToObject } from "winpe-lab"; // the whole stack
+ * import { winpeProgram } from "winpe-lab"; // the whole stack from its config: export = () => winpeProgram(__dirname)
  * ```
  * See README "Use the resources in your own program".
  */
@@ -24,7 +24,7 @@ export { DriverBuild, type DriverBuildArgs, type DriverBuildOutput, projectRevis
 export { ImageCommit, type ImageCommitArgs } from "./image-commit";
 export { InjectedFiles, type InjectedFilesArgs } from "./injected-files";
 export { MountedImage, type MountedImageArgs, type MountRef } from "./mounted-image";
-export { composeStack, type StackOutputs } from "./program";
+export { composeStack, type StackOutputs, winpeProgram } from "./program";
 export { TestCertificate, type TestCertificateArgs } from "./test-certificate";
 export { ToolProbe, type ToolProbeArgs } from "./tool-probe";
 export { VmBootMedia, type VmBootMediaArgs } from "./vm-boot-media";
