@@ -6,6 +6,9 @@
 # Passphrase policy: see README ("Secrets and passphrases").
 WINPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export WINPE_ROOT
+# Only for states written before the providers were found by module resolution: their serialized provider shells
+# look for dist/ under WINPE_LAB_ROOT (today's shells load winpe-lab/providers/<name> and never read it).
+export WINPE_LAB_ROOT="$WINPE_ROOT"
 export PATH="$WINPE_ROOT/.tools/bin:$PATH"
 export PULUMI_HOME="${PULUMI_HOME:-$WINPE_ROOT/.tools/pulumi-home}"
 # the state backend: yours when PULUMI_BACKEND_URL is set (a team's S3-compatible bucket: README "Shared state"),
