@@ -3,8 +3,8 @@
  *
  * It registers the same eight dynamic resources as resources/program.ts (same type names, same dependencies,
  * same input values: the real stack's recorded inputs from `WINPE_FLOOR_SHAPES`, secrets as secrets), through the
- * product's own `providerShell`; with `WINPE_LAB_ROOT` pointing at a floor root the shells load
- * bench/floor-provider.js, whose methods return at once. It does no program-time work of its own (no project
+ * product's own `providerShell`; the program folder's own node_modules/winpe-lab (bench/floor.ts) makes the shells
+ * load bench/floor-provider.js, whose methods return at once. It does no program-time work of its own (no project
  * parsing, no source or media hashing). Config: `floor:rev` (a driver source "edit": changes the driver's
  * revision) and `floor:testsigning` (`on`/`off`), so the same resources update as in the real scenarios.
  */

@@ -99,10 +99,20 @@ export async function openFloorStack(shapesFile: string, name: string): Promise<
     .split(path.sep)
     .join("/");
   fs.writeFileSync(path.join(programDir, "index.ts"), `export * from "${rel}";\n`);
-  // a root whose dist/resources/providers/<impl>.js are the floor's immediate providers
-  const root = path.join(dir, "root");
-  const provDir = path.join(root, "dist", "resources", "providers");
+  // the shells load `winpe-lab/providers/<impl>` by module resolution from the program folder: a package.json of
+  // its own (so Node's self-reference to the checkout does not apply) and a node_modules/winpe-lab whose
+  // providers/<impl>.js are the floor's immediate providers
+  fs.writeFileSync(
+    path.join(programDir, "package.json"),
+    `${JSON.stringify({ name: "winpe-floor", private: true })}\n`,
+  );
+  const pkgDir = path.join(programDir, "node_modules", "winpe-lab");
+  const provDir = path.join(pkgDir, "providers");
   fs.mkdirSync(provDir, { recursive: true });
+  fs.writeFileSync(
+    path.join(pkgDir, "package.json"),
+    `${JSON.stringify({ name: "winpe-lab", private: true, exports: { "./providers/*": "./providers/*.js" } })}\n`,
+  );
   const shapes = JSON.parse(fs.readFileSync(shapesFile, "utf8")) as Record<string, FloorShape>;
   const impl = path.join(REPO_ROOT, "bench", "floor-provider.js");
   for (const [kind, s] of Object.entries(shapes)) {
@@ -113,7 +123,6 @@ export async function openFloorStack(shapesFile: string, name: string): Promise<
   }
   const stack = await openStack(programDir, name, path.join(dir, "state"), {
     WINPE_FLOOR_SHAPES: shapesFile,
-    WINPE_LAB_ROOT: root,
   });
   return {
     dir,

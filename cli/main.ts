@@ -1,6 +1,9 @@
+#!/usr/bin/env node
 /**
  * `winpe <subcommand> [args...]`: thin command-line faces over the library.
  * Each subcommand module exports `run(args): Promise<number>` (the exit code) and prints one clear line on error.
+ * The installed package's `bin` is this file compiled (`dist/cli/main.js`); a checkout runs it with ts-node
+ * (`bin/winpe`, `npm run -s winpe -- ...`).
  */
 
 const SUBCOMMANDS: Record<string, { module: string; summary: string }> = {
@@ -15,6 +18,10 @@ const SUBCOMMANDS: Record<string, { module: string; summary: string }> = {
   doctor: {
     module: "./doctor",
     summary: "check this host for a toolchain's tools: doctor [--toolchain adk|open]",
+  },
+  init: {
+    module: "./init",
+    summary: "write a Pulumi project of your own that uses winpe-lab: init <folder> [--arch amd64|arm64]",
   },
   plan: {
     module: "./plan",

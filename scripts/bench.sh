@@ -16,5 +16,4 @@ if ! command -v rsvg-convert >/dev/null 2>&1; then
   fi
 fi
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-winpe-lab-test}"
-export WINPE_LAB_ROOT="$root"
 exec node -r ts-node/register/transpile-only bench/run.ts "$@"

@@ -3,10 +3,12 @@
 #   pulumi                    the CLI, github.com/pulumi/pulumi/pkg/v3/cmd/pulumi (v3.248.0)
 #   pulumi-language-nodejs    our Node.js language host   (engine/cmd/pulumi-language-nodejs)
 #   pulumi-resource-command   our command provider 1.2.1  (engine/cmd/pulumi-resource-command)
-# and copies the Node SDK's dynamic-provider launcher (pulumi-resource-pulumi-nodejs) next to them.
+# and copies the Node SDK's dynamic-provider launcher (pulumi-resource-pulumi-nodejs) next to them. It also builds
+#   gofakes3                  the S3-compatible server of the shared-state tests (engine/s3server, a module of its own:
+#                             github.com/johannesboyne/gofakes3 v1.2.0; test/backend/ runs it on loopback)
 # See engine/README.md for why the last two are ours.
 #
-# Cache: .tools/stamps/<binary>.stamp holds a hash of engine/go.mod, engine/go.sum, the binary's sources
+# Cache: .tools/stamps/<binary>.stamp holds a hash of its module's go.mod and go.sum, the binary's sources
 # under engine/cmd/, the Go version and the build flags. Matching stamp + existing binary = skipped.
 #   scripts/build-engine.sh           build what is out of date
 #   scripts/build-engine.sh --force   rebuild everything
@@ -52,12 +54,12 @@ mkdir -p "$bin" "$stamps"
 tags="osusergo,grpcnotrace"
 pulumi_version="v3.248.0"
 
-# stamp_of <name> <ldflags> <source dirs...>: the cache key of one binary.
+# stamp_of <name> <module dir> <ldflags> <source dirs...>: the cache key of one binary.
 stamp_of() {
-  local name=$1 ldflags=$2; shift 2
+  local name=$1 moddir=$2 ldflags=$3; shift 3
   {
     echo "name=$name go=$go_version tags=$tags ldflags=$ldflags"
-    (cd "$engine" && sha256sum go.mod go.sum)
+    (cd "$moddir" && sha256sum go.mod go.sum)
     local d
     for d in "$@"; do
       (cd "$engine" && find "$d" -type f | LC_ALL=C sort | xargs -r sha256sum)
@@ -65,30 +67,31 @@ stamp_of() {
   } | sha256sum | cut -d' ' -f1
 }
 
-# build <name> <package> <ldflags> <source dirs...>
+# build <name> <module dir> <package> <ldflags> <source dirs...>
 build() {
-  local name=$1 pkg=$2 ldflags=$3; shift 3
+  local name=$1 moddir=$2 pkg=$3 ldflags=$4; shift 4
   local start out stamp key
   start=$(now)
   out="$bin/$name"
   stamp="$stamps/$name.stamp"
-  key=$(stamp_of "$name" "$ldflags" "$@")
+  key=$(stamp_of "$name" "$moddir" "$ldflags" "$@")
   if [ $force = 0 ] && [ -x "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
     say "$name: up to date ($(since "$start")s)"
     return
   fi
   say "$name: building $pkg ..."
   # Build next to the target and rename, so a failed or interrupted build never leaves a broken binary.
-  (cd "$engine" && go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$out.tmp.$$" "$pkg")
+  (cd "$moddir" && go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$out.tmp.$$" "$pkg")
   mv -f "$out.tmp.$$" "$out"
   echo "$key" > "$stamp"
   say "$name: built ($(since "$start")s)"
 }
 
-build pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+build pulumi "$engine" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
   "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version"
-build pulumi-language-nodejs ./cmd/pulumi-language-nodejs "-s -w" cmd/pulumi-language-nodejs
-build pulumi-resource-command ./cmd/pulumi-resource-command "-s -w" cmd/pulumi-resource-command
+build pulumi-language-nodejs "$engine" ./cmd/pulumi-language-nodejs "-s -w" cmd/pulumi-language-nodejs
+build pulumi-resource-command "$engine" ./cmd/pulumi-resource-command "-s -w" cmd/pulumi-resource-command
+build gofakes3 "$engine/s3server" github.com/johannesboyne/gofakes3/cmd/gofakes3 "-s -w"
 
 # --- Launchers shipped in the Node SDK ----------------------------------------------------------------
 # pulumi-resource-pulumi-nodejs runs dynamic providers (pulumi.dynamic.Resource); the engine looks for

@@ -13,7 +13,6 @@ case "$arch_name" in
 esac
 bash scripts/setup.sh --quiet
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-winpe-lab-demo}"
-export WINPE_LAB_ROOT="$root"
 
 workspace=$(sed -n 's/^  winpe-lab:workspace: *//p' "stacks/Pulumi.$stack.yaml")
 if [ ! -d "$workspace/media" ]; then

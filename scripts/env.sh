@@ -6,14 +6,19 @@
 # Passphrase policy: see README ("Secrets and passphrases").
 WINPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export WINPE_ROOT
-export WINPE_LAB_ROOT="$WINPE_ROOT"   # where dynamic providers load dist/ from
+# Only for states written before the providers were found by module resolution: their serialized provider shells
+# look for dist/ under WINPE_LAB_ROOT (today's shells load winpe-lab/providers/<name> and never read it).
+export WINPE_LAB_ROOT="$WINPE_ROOT"
 export PATH="$WINPE_ROOT/.tools/bin:$PATH"
 export PULUMI_HOME="${PULUMI_HOME:-$WINPE_ROOT/.tools/pulumi-home}"
+# the state backend: yours when PULUMI_BACKEND_URL is set (a team's S3-compatible bucket: README "Shared state"),
+# else the local file backend inside the project
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$WINPE_ROOT/.pulumi-state}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
 export PULUMI_SKIP_CONFIRMATIONS=true
-mkdir -p "$WINPE_ROOT/.pulumi-state" "$PULUMI_HOME"
+mkdir -p "$PULUMI_HOME"
+case "$PULUMI_BACKEND_URL" in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac
 export PULUMI_NODEJS_TRANSPILE_ONLY=true   # the type check runs in npm test; the engine runs the program transpile-only
 export GIT_OPTIONAL_LOCKS=0                 # the CLI runs `git status` for update metadata: never let it write .git/index

@@ -7,7 +7,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh --quiet
 source scripts/env.sh
-export WINPE_LAB_ROOT="$root"
 
 echo "[test] type check (tsc --noEmit, strict)"
 npx tsc -p tsconfig.json --noEmit

@@ -3,8 +3,15 @@
  *
  * Pulumi serializes a dynamic provider's methods into the state at `up` and runs that serialized code at
  * `destroy`. To keep what is serialized tiny (and to make a fixed bug fixed for `destroy` too), each method
- * here only loads the provider implementation, compiled to JavaScript under `dist/`, at call time and forwards
- * the call. The only captured value is the implementation's module name.
+ * here only loads the provider implementation at call time and forwards the call. The only captured value is the
+ * implementation's name: the serialized text is the same on every machine and in every folder, so state shared by
+ * a team (an S3 backend) never sees a provider change because somebody else ran `up`.
+ *
+ * The implementation is found by module resolution, as the package's own subpath export
+ * `winpe-lab/providers/<name>` (package.json `exports`, the compiled `dist/resources/providers/<name>.js`), resolved
+ * from the program's folder: the engine starts the provider process there, the folder the program itself imported
+ * `winpe-lab` from. In a user's project that is `node_modules/winpe-lab`; inside this checkout (and the scratch
+ * programs tests write under it) Node's package self-reference resolves the name to the checkout itself.
  */
 import type * as pulumi from "@pulumi/pulumi";
 
@@ -27,22 +34,27 @@ export interface ProviderImpl {
 }
 
 /**
- * A dynamic provider whose methods load `dist/resources/providers/<implName>.js` at call time.
- *
- * The project root is found from the environment variable `WINPE_LAB_ROOT` (set by our scripts), else the
- * current directory of the provider process or its parent (the program's folder: the project, or its dist/).
+ * A dynamic provider whose methods load `winpe-lab/providers/<implName>` at call time (see above).
  */
 export function providerShell(implName: string): pulumi.dynamic.ResourceProvider {
   // Everything below is serialized: keep it free of captured objects other than the string implName.
   const load = (): ProviderImpl => {
+    const nodeModule = require("node:module");
     const nodePath = require("node:path");
-    const nodeFs = require("node:fs");
-    const rel = nodePath.join("dist", "resources", "providers", `${implName}.js`);
-    // the project folder: WINPE_LAB_ROOT (our scripts set it), else the provider's working folder or its parent
-    // (the engine starts it in the program's folder, which is dist/ when the program runs as dist/index.js)
-    const roots = [process.env.WINPE_LAB_ROOT, process.cwd(), nodePath.dirname(process.cwd())].filter(Boolean);
-    const root = roots.find((r: string) => nodeFs.existsSync(nodePath.join(r, rel))) ?? roots[0];
-    return require(nodePath.join(root, rel));
+    const spec = `winpe-lab/providers/${implName}`;
+    // resolve as a module of the program's folder would (the provider process runs there): its node_modules, or
+    // the package itself when the folder lies inside it (self-reference needs a requiring file, hence the name)
+    const from = nodePath.join(process.cwd(), "winpe-lab-provider.js");
+    try {
+      return nodeModule.createRequire(from)(spec);
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      if (err.code !== "MODULE_NOT_FOUND" || !String(err.message).includes(spec)) throw e;
+      throw new Error(
+        `winpe-lab: cannot load the provider '${spec}' from ${process.cwd()}: install winpe-lab in this Pulumi ` +
+          "project (npm install winpe-lab); inside a winpe-lab checkout, run 'npm run setup' (it builds dist/)",
+      );
+    }
   };
   return {
     async check(olds, news) {

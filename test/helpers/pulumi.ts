@@ -63,6 +63,8 @@ export function engineEnv(stateDir: string, extra: Record<string, string> = {}):
     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
     // the CLI runs `git status` for update metadata; without this it may write .git/index.lock in the checkout
     GIT_OPTIONAL_LOCKS: "0",
+    // read only by provider shells serialized into states written before the providers were found by module
+    // resolution (a recorded old state's refresh or destroy); today's shells never read it
     WINPE_LAB_ROOT: REPO_ROOT,
     ...extra,
   };

@@ -688,7 +688,7 @@ describe("(d) real engine: the state holds no secret in plain text", () => {
     const rel = path.relative(program, path.join(REPO_ROOT, "resources")).split(path.sep).join("/");
     fs.writeFileSync(
       path.join(program, "Pulumi.yaml"),
-      "name: winpe-lab-security\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+      "name: winpe-lab-security\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n",
     );
     fs.writeFileSync(
       path.join(program, "index.ts"),
