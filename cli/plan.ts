@@ -32,6 +32,7 @@ import { VmBootMediaArgsSchema } from "../resources/vm-boot-media";
 import { WinPeIsoArgsSchema } from "../resources/winpe-iso";
 import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../stack/config";
 import { resolveStack } from "../stack/resolve";
+import { adkCertBackend } from "../toolchains/adk/cert";
 import { windbgKdnet } from "../toolchains/adk/debugger";
 import { windowsPathKey } from "../toolchains/adk/dism-info";
 import { startVm } from "../toolchains/adk/hyperv";
@@ -45,6 +46,7 @@ import {
   assumedMountEntry,
   mountPathOf,
 } from "../toolchains/adk/image";
+import { adkIsoBackend } from "../toolchains/adk/iso";
 import {
   type AdkProjectFacts,
   BCD_FLAGS,
@@ -53,9 +55,6 @@ import {
   planBcdSettings,
   planBcdSettingsRestore,
   planDriverBuild,
-  planIso,
-  planTestCertificate,
-  planTestCertificateDestroy,
   planVm,
   planVmDestroy,
   readAdkProjectFacts,
@@ -203,14 +202,10 @@ export function planStack(input: StackPlanInput): PlanStep[] {
   if (cert) {
     steps.push(
       up
-        ? step("TestCertificate", "test-certificate", planTestCertificate(cert), [
+        ? step("TestCertificate", "test-certificate", adkCertBackend.commands(cert), [
             `its output holds the new certificate's thumbprint, shown as ${THUMBPRINT_PLACEHOLDER} below`,
           ])
-        : step(
-            "TestCertificate",
-            "test-certificate",
-            planTestCertificateDestroy({ thumbprint: THUMBPRINT_PLACEHOLDER }),
-          ),
+        : step("TestCertificate", "test-certificate", adkCertBackend.removeCommands({})),
     );
   }
 
@@ -328,7 +323,7 @@ export function planStack(input: StackPlanInput): PlanStep[] {
 
   // WinPeIso
   const isoStep = up
-    ? step("WinPeIso", "winpe-iso", planIso(iso), [
+    ? step("WinPeIso", "winpe-iso", adkIsoBackend.commands(iso), [
         `oscdimg writes a temporary .iso beside ${iso.isoPath} (.winpe-tmp-...), renamed to it when complete`,
         iso.noPrompt
           ? "efisys_noprompt.bin: UEFI boots without 'Press any key'; MakeWinPEMedia (a .cmd script, which Node cannot start without a shell) uses fwfiles\\efisys.bin, which waits for a key. Its documented equivalent:"

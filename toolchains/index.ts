@@ -1,9 +1,23 @@
-/** Picks the implementation of a toolchain interface. Resources ask here; they never name tools. */
-import { openImageBackend } from "./open/image";
-import type { ImageBackend, Toolchain } from "./types";
+/**
+ * Picks the implementation of each step's interface (toolchains/types.ts) for a toolchain: the one place that
+ * knows which module does what. Providers ask here; they never name a toolchain's modules. A backend's module is
+ * loaded on first use (dynamic import: a provider process loads only what its step needs, and an adk backend's
+ * commands run on Windows only).
+ */
+import type { CertBackend, ImageBackend, IsoBackend, Toolchain } from "./types";
 
-export function imageBackend(toolchain: Toolchain): ImageBackend {
-  if (toolchain === "open") return openImageBackend;
-  // loaded lazily: the adk backend's commands run on Windows only
-  return (require("./adk/image") as { adkImageBackend: ImageBackend }).adkImageBackend;
+export async function imageBackend(toolchain: Toolchain): Promise<ImageBackend> {
+  return toolchain === "open"
+    ? (await import("./open/image")).openImageBackend
+    : (await import("./adk/image")).adkImageBackend;
+}
+
+export async function certBackend(toolchain: Toolchain): Promise<CertBackend> {
+  return toolchain === "open"
+    ? (await import("./open/cert")).openCertBackend
+    : (await import("./adk/cert")).adkCertBackend;
+}
+
+export async function isoBackend(toolchain: Toolchain): Promise<IsoBackend> {
+  return toolchain === "open" ? (await import("./open/iso")).openIsoBackend : (await import("./adk/iso")).adkIsoBackend;
 }

@@ -85,3 +85,43 @@ export interface ImageBackend {
   /** Write the changes into the WIM (keeps its compression, LZX for boot.wim). */
   commit(m: MountSpec, changes: readonly ImageChange[], ctx: StepContext): Promise<void>;
 }
+
+/** A test-signing certificate as a step made it. */
+export interface CertMaterial {
+  /** PEM; "" for adk (the certificate lives in the user's certificate store). */
+  certPem: string;
+  /** PEM private key (a secret); "" for adk (the key stays in the store). */
+  keyPem: string;
+  /** SHA-1, upper-case hex. */
+  thumbprint: string;
+  /** The public certificate as PEM in the certificate folder; "" when there is none (adk). */
+  certFile: string;
+  /** The same as DER (`.cer`). */
+  cerFile: string;
+}
+
+/** Makes and removes the test-signing certificate (TestCertificate). */
+export interface CertBackend {
+  readonly toolchain: Toolchain;
+  /** Make a certificate; its public files go to `certDir`. */
+  create(a: { subject: string; certDir: string }, ctx: StepContext): Promise<CertMaterial>;
+  /** Whether the certificate is still where it was put (open: its `.crt` holds it); refresh asks. */
+  present(c: CertMaterial): boolean;
+  /** Remove the certificate: its files while they hold it (a replacement may have written the same names). */
+  remove(c: CertMaterial & { subject: string; certDir: string }, ctx: StepContext): Promise<void>;
+}
+
+/** Writes the bootable ISO of a WinPE working folder (WinPeIso). */
+export interface IsoBackend {
+  readonly toolchain: Toolchain;
+  /**
+   * Write the ISO of `workspace` to `isoPath`: through a temporary file beside it, fsynced and renamed, so the ISO
+   * is the old one or the new one, never half of one. `noPrompt`: boot UEFI without waiting for a key.
+   */
+  write(
+    a: { arch: "amd64" | "arm64"; workspace: string; isoPath: string; noPrompt: boolean },
+    ctx: StepContext,
+  ): Promise<void>;
+  /** Remove what an interrupted write left beside `isoPath`; returns what was removed. */
+  cleanInterrupted(isoPath: string): string[];
+}

@@ -70,7 +70,7 @@ export async function diff(
 async function commit(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
   const a = argsOf(D, news);
   const ctx = ctxFor(a.mount);
-  const backend = imageBackend(a.mount.toolchain);
+  const backend = await imageBackend(a.mount.toolchain);
   const old = olds ? stateOf(D, olds) : undefined;
   const committed: Record<string, StagedFile> = old?.committed ?? {};
   const force = new Set(old?.drift ?? []);
@@ -124,7 +124,7 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
     return { id, props: { ...s, drift: ["<wim>"], wimSha256, wimSize } };
   }
   const dests = Object.keys(committed);
-  const seen = await imageBackend(mount.toolchain).imageFileHashes(mount, dests, ctxFor(mount));
+  const seen = await (await imageBackend(mount.toolchain)).imageFileHashes(mount, dests, ctxFor(mount));
   for (const d of dests) if (seen[d]?.sha1 !== committed[d].sha1) drift.push(d);
   if (drift.length > 0)
     void report(TYPE, `the WIM no longer holds what was committed at: ${drift.join(", ")}`, "warning");
@@ -158,6 +158,6 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
     return;
   }
   const changes = changesBetween(mount, committed, {});
-  if (changes.length > 0) await imageBackend(mount.toolchain).commit(mount, changes, ctxFor(mount));
+  if (changes.length > 0) await (await imageBackend(mount.toolchain)).commit(mount, changes, ctxFor(mount));
 }
 export { del as delete };

@@ -124,7 +124,7 @@ export async function diff(
 async function apply(olds: Record<string, unknown> | undefined, news: Record<string, unknown>) {
   const { mount, files, arch } = parse(news);
   const ctx = ctxFor(mount);
-  const backend = imageBackend(mount.toolchain);
+  const backend = await imageBackend(mount.toolchain);
   const m = { ...mount };
   for (const [d, spec] of Object.entries(files)) {
     let st: fs.Stats | undefined;
@@ -234,7 +234,7 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
   const { mount, staged } = stateOf(D, props);
   const ctx = ctxFor(mount);
-  const backend = imageBackend(mount.toolchain);
+  const backend = await imageBackend(mount.toolchain);
   for (const [d, s] of Object.entries(staged)) await backend.unstage(mount, d, s.original?.backup ?? null, ctx);
 }
 export { del as delete };

@@ -44,7 +44,7 @@ export async function diff(
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
   const { a, ref, spec: s } = spec(inputs);
-  const f = await imageBackend(ref.toolchain).mount(s, ctxFor(ref));
+  const f = await (await imageBackend(ref.toolchain)).mount(s, ctxFor(ref));
   return {
     id: `${ref.wim}#${ref.index}@${ref.mountDir}`,
     outs: stateFor(D, a, { privateDir: ref.privateDir, ...f, status: "mounted", statusReason: "" }),
@@ -54,7 +54,7 @@ export async function create(inputs: Record<string, unknown>): Promise<dynamic.C
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
   const state = stateOf(D, props);
   const { ref, spec: s } = spec(state);
-  const st = await imageBackend(ref.toolchain).status(s, ctxFor(ref));
+  const st = await (await imageBackend(ref.toolchain)).status(s, ctxFor(ref));
   const status = st.state === "mounted" ? "mounted" : "stale";
   const statusReason = st.state === "mounted" ? "" : st.reason;
   if (status !== "mounted")
@@ -70,7 +70,7 @@ export async function update(
   const old = stateOf(D, olds);
   const { a, ref, spec: s } = spec(news);
   const ctx = ctxFor(ref);
-  const backend = imageBackend(ref.toolchain);
+  const backend = await imageBackend(ref.toolchain);
   const st = await backend.status(s, ctx);
   if (st.state !== "mounted" || old.status !== "mounted") {
     void report(
@@ -85,6 +85,6 @@ export async function update(
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
   const { ref, spec: s } = spec(stateOf(D, props));
-  await imageBackend(ref.toolchain).unmount(s, ctxFor(ref));
+  await (await imageBackend(ref.toolchain)).unmount(s, ctxFor(ref));
 }
 export { del as delete };

@@ -1,15 +1,12 @@
 /** Provider logic of {@link WinPeIso} (loaded at call time by the shell in resources/winpe-iso.ts). */
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { removeStaleTemps } from "../../runtime/atomic";
 import { fileDigests } from "../../runtime/digest";
 import { withLock } from "../../runtime/locks";
 import { NotOursError, OutputLedger } from "../../runtime/owned";
 import { progressReporter, report } from "../../runtime/progress";
-import { isoTempPath, planIso } from "../../toolchains/adk/plan";
-import { runAdk } from "../../toolchains/adk/run";
+import { isoBackend } from "../../toolchains";
 import { WinPeIsoDecl } from "../winpe-iso";
 import { InputError } from "./errors";
 import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
@@ -36,39 +33,13 @@ async function write(inputs: Record<string, unknown>) {
     if (e instanceof NotOursError) throw new InputError(e.message);
     throw e;
   }
+  const backend = await isoBackend(a.toolchain);
   try {
     await withLock("iso", a.isoPath, who, async () => {
       ledger.intend(a.isoPath, who);
-      if (a.toolchain === "open") {
-        // an ISO write killed before its rename left its temporary files beside the ISO
-        for (const t of removeStaleTemps(path.dirname(a.isoPath), path.basename(a.isoPath)))
-          void report(who, `removed ${t}, left by an interrupted ISO write`, "warning");
-        const { makeMedia } = await import("../../toolchains/open/makemedia");
-        await makeMedia(a.workspace, a.isoPath, {
-          force: true,
-          arch: a.arch,
-          prompt: !a.noPrompt,
-          resource: `${TYPE}(${a.isoPath})`,
-          onProgress,
-        });
-      } else {
-        // oscdimg writes a temporary file beside the ISO (named to end in .iso, which the builder requires), renamed
-        // when complete: the commands of planIso (toolchains/adk/plan.ts, also what `winpe plan` prints)
-        const tmp = isoTempPath(a.isoPath, `${process.pid}.${crypto.randomBytes(4).toString("hex")}`);
-        try {
-          for (const c of planIso(a, tmp)) await runAdk(c, { resource: `${TYPE}(${a.isoPath})`, onLine: onProgress });
-          const fd = fs.openSync(tmp, "r+");
-          try {
-            fs.fsyncSync(fd);
-          } finally {
-            fs.closeSync(fd);
-          }
-          fs.renameSync(tmp, a.isoPath);
-        } catch (e) {
-          fs.rmSync(tmp, { force: true });
-          throw e;
-        }
-      }
+      for (const t of backend.cleanInterrupted(a.isoPath))
+        void report(who, `removed ${t}, left by an interrupted ISO write`, "warning");
+      await backend.write(a, { resource: `${TYPE}(${a.isoPath})`, onProgress });
     });
   } catch (e) {
     ledger.abandon(a.isoPath);
@@ -127,7 +98,7 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
   const s = stateOf(D, props);
   const iso = s.isoPath;
   await withLock("iso", iso, TYPE, async () => {
-    if (s.toolchain === "open") removeStaleTemps(path.dirname(iso), path.basename(iso));
+    (await isoBackend(s.toolchain)).cleanInterrupted(iso);
     // only the ISO as we wrote it: a file changed by someone else since stays
     const kept = ledgerOf(s.workspace).remove(iso, [s.sha256]);
     if (kept) void report(TYPE, kept, "warning");
