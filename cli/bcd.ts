@@ -24,10 +24,11 @@ import {
   WELL_KNOWN_OBJECTS,
 } from "../formats/bcd/index";
 import { RegfError } from "../formats/regf/index";
+import { WinpeError } from "../runtime/errors";
 
 const OK = "The operation completed successfully.";
 
-class UsageError extends Error {}
+class UsageError extends WinpeError {}
 
 const USAGE = [
   "usage: winpe bcd /store <file> <command>",

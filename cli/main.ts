@@ -6,6 +6,8 @@
  * (`bin/winpe`, `npm run -s winpe -- ...`).
  */
 
+import { isWinpeError } from "../runtime/errors";
+
 const SUBCOMMANDS: Record<string, { module: string; summary: string }> = {
   bcd: { module: "./bcd", summary: "edit a BCD store with bcdedit's syntax (/store, /enum, /set, /deletevalue, ...)" },
   copype: { module: "./copype", summary: "make a WinPE working folder: copype <amd64|arm64> <dir> [--synthetic]" },
@@ -56,7 +58,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await mod.run(rest);
   } catch (e) {
-    console.error(`winpe ${sub}: ${(e as Error).message}`);
+    if (isWinpeError(e)) {
+      console.error(`winpe ${sub}: ${e.message}`);
+    } else {
+      // not one of ours: a fault of winpe-lab itself, shown with where it happened so it can be reported
+      console.error(
+        `winpe ${sub}: ${(e as Error).message}\n(internal error: please report it)\n${(e as Error).stack ?? ""}`,
+      );
+    }
     return 1;
   }
 }

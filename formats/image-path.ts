@@ -2,11 +2,12 @@
  * Destinations inside a Windows image (e.g. `Windows/Ioctl/sioctl.sys`): validated so that nothing can escape
  * the image or collide on a case-insensitive file system. No Pulumi here.
  */
+import { WinpeError } from "../runtime/errors";
 
 const DEVICE_NAMES = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
 const INVALID_CHARS = /[<>:"|?*\u0000-\u001f]/;
 
-export class ImagePathError extends Error {
+export class ImagePathError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "ImagePathError";

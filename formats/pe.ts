@@ -6,6 +6,7 @@
  * {@link PeFormatError} naming the file and the structure, never an out-of-range read. No Pulumi imports.
  */
 import * as fs from "node:fs";
+import { WinpeError } from "../runtime/errors";
 
 /** IMAGE_FILE_MACHINE_* values this project builds for. */
 export const PE_MACHINE = { i386: 0x014c, amd64: 0x8664, arm64: 0xaa64, armnt: 0x01c4 } as const;
@@ -30,7 +31,7 @@ export const PE_CHARACTERISTICS = {
 } as const;
 
 /** A malformed or truncated PE file. */
-export class PeFormatError extends Error {
+export class PeFormatError extends WinpeError {
   constructor(
     message: string,
     /** The file (or `<buffer>`) that was read. */

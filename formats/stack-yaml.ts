@@ -17,6 +17,7 @@
  * caller (`winpe plan` cannot decrypt them and shows `[secret]`).
  */
 import * as fs from "node:fs";
+import { WinpeError } from "../runtime/errors";
 
 /** A YAML value of the supported subset. */
 export type YamlValue = string | number | boolean | null | YamlMap;
@@ -26,7 +27,7 @@ export interface YamlMap {
 }
 
 /** A stack file that is not in the supported subset, or has no `config:` mapping; names the file and line. */
-export class StackYamlError extends Error {
+export class StackYamlError extends WinpeError {
   constructor(
     message: string,
     readonly file: string,

@@ -11,13 +11,14 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { WinpeError } from "../runtime/errors";
 
 // ---------------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------------
 
 /** A project or solution file that cannot be read, or that uses a feature this module does not support. */
-export class ProjectFormatError extends Error {
+export class ProjectFormatError extends WinpeError {
   constructor(
     message: string,
     /** The project or solution file. */

@@ -13,8 +13,9 @@
  * 9 AMD64, 12 ARM64; the element is there only when the image holds a Windows installation).
  */
 import * as fs from "node:fs";
+import { WinpeError } from "../runtime/errors";
 
-export class WimFormatError extends Error {
+export class WimFormatError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "WimFormatError";

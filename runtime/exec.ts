@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { WinpeError } from "./errors";
 
 export interface RunOptions {
   /** Working directory of the tool. @default process.cwd() */
@@ -44,7 +45,7 @@ export interface RunResult {
 }
 
 /** Raised when a tool cannot be started or exits with a code that is not accepted. */
-export class ToolError extends Error {
+export class ToolError extends WinpeError {
   constructor(
     message: string,
     readonly tool: string,

@@ -14,6 +14,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { WinpeError } from "./errors";
 import { writeAll } from "./write-all";
 
 export interface LockInfo {
@@ -27,7 +28,7 @@ export interface LockInfo {
   subject: string;
 }
 
-export class LockedError extends Error {
+export class LockedError extends WinpeError {
   constructor(
     message: string,
     readonly info: LockInfo,

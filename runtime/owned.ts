@@ -13,9 +13,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "./atomic";
 import { sha256File } from "./digest";
+import { WinpeError } from "./errors";
 
 /** A path holds a file winpe-lab did not write. */
-export class NotOursError extends Error {
+export class NotOursError extends WinpeError {
   constructor(
     message: string,
     readonly file: string,

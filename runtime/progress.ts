@@ -1,39 +1,20 @@
 /**
- * Progress and notices from provider code, shown by `pulumi up`.
- *
- * Inside the dynamic-provider process (started by the engine with the engine's address as its first
- * argument) messages go to the engine's Log service, so `pulumi up` prints them while a step runs. Elsewhere
- * (CLI, tests) they go to stderr. Messages must never contain secrets.
+ * Progress and notices of long steps. Where they go is set by the face that runs the step: inside a Pulumi
+ * dynamic-provider process, resources/providers/engine-log.ts sends them to the engine's log (so `pulumi up` prints
+ * them while a step runs); elsewhere (CLI, tests) they go to stderr or to what a test installs. Messages must never
+ * contain secrets. No Pulumi here.
  */
 
-type Severity = "info" | "warning";
+export type Severity = "info" | "warning";
 
-let engineClient: { log: (req: unknown, cb: (err: unknown) => void) => void } | null | undefined;
-let logProto: {
-  LogRequest: new () => {
-    setSeverity(s: number): void;
-    setMessage(m: string): void;
-    setUrn(u: string): void;
-    setEphemeral(e: boolean): void;
-  };
-  LogSeverity: Record<string, number>;
-};
+/** Where report() sends a line (the engine's log in a provider process); none: the fallback (stderr). */
+export type ProgressSink = (text: string, severity: Severity, ephemeral: boolean) => Promise<void>;
 
-function engine(): typeof engineClient {
-  if (engineClient !== undefined) return engineClient;
-  engineClient = null;
-  const inProvider = process.argv.some((a) => a.includes("dynamic-provider"));
-  const addr = process.argv[2];
-  if (!inProvider || !addr || !/^[\w.\-[\]:]+:\d+$/.test(addr)) return engineClient;
-  try {
-    const grpc = require("@grpc/grpc-js");
-    const engrpc = require("@pulumi/pulumi/proto/engine_grpc_pb.js");
-    logProto = require("@pulumi/pulumi/proto/engine_pb.js");
-    engineClient = new engrpc.EngineClient(addr, grpc.credentials.createInsecure());
-  } catch {
-    engineClient = null;
-  }
-  return engineClient;
+let sink: ProgressSink | undefined;
+
+/** Send every report to `s` (or back to the fallback with undefined). */
+export function setProgressSink(s: ProgressSink | undefined): void {
+  sink = s;
 }
 
 /** Where messages go when there is no engine (tests can capture them). */
@@ -46,17 +27,9 @@ export function setProgressFallback(fn: (line: string) => void): void {
 /** Report a line of progress (or a notice) for `who` (a resource or step name). */
 export function report(who: string, message: string, severity: Severity = "info", ephemeral = false): Promise<void> {
   const text = `[${who}] ${message}`;
-  const client = engine();
-  if (!client) {
-    fallback(text);
-    return Promise.resolve();
-  }
-  const req = new logProto.LogRequest();
-  req.setSeverity(severity === "warning" ? logProto.LogSeverity.WARNING : logProto.LogSeverity.INFO);
-  req.setMessage(text);
-  req.setUrn("");
-  req.setEphemeral(ephemeral);
-  return new Promise((resolve) => client.log(req, () => resolve()));
+  if (sink) return sink(text, severity, ephemeral);
+  fallback(text);
+  return Promise.resolve();
 }
 
 /**

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { KDNET_KEY_RE } from "../formats/bcd";
 import { normalizeImagePath } from "../formats/image-path";
+import { WinpeError } from "../runtime/errors";
 
 export const CONFIG_NAMESPACE = "winpe-lab";
 
@@ -173,7 +174,7 @@ export type StackConfig = z.output<typeof StackConfigSchema>;
 export type StackConfigInput = z.input<typeof StackConfigSchema>;
 
 /** Error raised for invalid stack config; its message names each offending key (`winpe-lab:iso.path`). */
-export class ConfigError extends Error {
+export class ConfigError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "ConfigError";

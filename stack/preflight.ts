@@ -15,12 +15,13 @@ import * as nodePath from "node:path";
 import { openStore } from "../formats/bcd";
 import { ImagePathError, validateImagePaths } from "../formats/image-path";
 import { readWimFacts } from "../formats/wim";
+import { WinpeError } from "../runtime/errors";
 import { OutputLedger, workspaceOwner, workspaceTakenMessage } from "../runtime/owned";
 import { detectMediaArch } from "../toolchains/open/media";
 import type { StackConfig } from "./config";
 import type { ResolvedStack } from "./resolve";
 
-export class PreflightError extends Error {
+export class PreflightError extends WinpeError {
   constructor(readonly problems: string[]) {
     super(problems.join("\n"));
     this.name = "PreflightError";

@@ -14,6 +14,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { WinpeError } from "../../runtime/errors";
 import {
   decodeMultiString,
   decodeString,
@@ -40,7 +41,7 @@ import {
 } from "./elements";
 
 /** A problem with a BCD request (unknown object or element, bad value, missing default, ...). */
-export class BcdError extends Error {
+export class BcdError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "BcdError";

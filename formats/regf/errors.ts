@@ -2,7 +2,8 @@
  * The one error type of the REGF module: every problem with a hive's bytes (truncated, corrupted, hostile) or with
  * a requested change that the hive cannot hold is a `RegfError` naming the file offset and what was wrong.
  */
-export class RegfError extends Error {
+import { WinpeError } from "../../runtime/errors";
+export class RegfError extends WinpeError {
   /**
    * @param offset - absolute file offset of the offending structure (`-1` when no offset applies)
    * @param problem - what was wrong, in words

@@ -12,7 +12,10 @@ import { runAdk } from "../../toolchains/adk/run";
 import { type BuildInputFile, buildProject, changedInputs } from "../../toolchains/open/build";
 import { signFile, verifySignature } from "../../toolchains/open/sign";
 import { DriverBuildArgsSchema, type DriverBuildOutput } from "../driver-build";
+import { installEngineLog } from "./engine-log";
 import { checkWith, InputError, parseInputs } from "./errors";
+
+installEngineLog();
 
 const TYPE = "DriverBuild";
 const OUTPUT_KEYS = ["files", "outDirCreated", "inputsHash", "inputs", "toolchainVersion", "drift"] as const;

@@ -1,6 +1,7 @@
 /** Mapping zod issues to Pulumi check failures that name the property. */
 import type { CheckFailure } from "@pulumi/pulumi/dynamic";
 import type { z } from "zod";
+import { WinpeError } from "../../runtime/errors";
 
 /** `a.b[2].c` style property path of a zod issue. */
 export function issuePath(path: readonly PropertyKey[]): string {
@@ -32,7 +33,7 @@ export function zodMessage(error: z.ZodError, prefix = ""): string {
 }
 
 /** Error for bad input found in create/update (after check): names the property. */
-export class InputError extends Error {
+export class InputError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "InputError";

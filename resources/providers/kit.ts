@@ -6,7 +6,11 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { z } from "zod";
 import { stableStringify } from "../../runtime/digest";
 import { type Declaration, outputKeys, STATE_VERSION_KEY } from "../declare";
+import { installEngineLog } from "./engine-log";
 import { checkWith, InputError, parseInputs, zodMessage } from "./errors";
+
+// every provider imports this kit: in the dynamic-provider process, progress goes to `pulumi up`'s output
+installEngineLog();
 
 /** `check`: the args validated (unknown values of a preview are not judged), the outputs left out. */
 export function checkArgs(d: Declaration, news: Record<string, unknown>): dynamic.CheckResult {

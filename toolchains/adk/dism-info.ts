@@ -22,6 +22,7 @@
  * so these English field names are what it reads.
  */
 import * as path from "node:path";
+import { WinpeError } from "../../runtime/errors";
 import type { MountSpec, MountState } from "../types";
 
 /** DISM's mount status: ready (`Ok`), orphaned e.g. by a reboot (`NeedsRemount`), corrupt (`Invalid`). */
@@ -41,7 +42,7 @@ export interface DismMountedImage {
 }
 
 /** Output DISM's parser cannot make sense of (e.g. a mount block without a status). */
-export class DismInfoError extends Error {
+export class DismInfoError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "DismInfoError";

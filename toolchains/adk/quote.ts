@@ -32,13 +32,15 @@
  *    PowerShell then builds the native command line itself, quoting each argument as a whole; `--%` is never
  *    used.
  */
+
+import { WinpeError } from "../../runtime/errors";
 import type { AdkCommand, ArgPart, CompoundArg, PsLiteral, PsParam, PsSubcommand, SwitchArg } from "./types";
 
 /** What a renderer prints in place of a secret value. */
 export const SECRET_MASK = "[secret]";
 
 /** Raised when an argument cannot be represented in the requested shell; the message says what to do. */
-export class AdkRenderError extends Error {
+export class AdkRenderError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "AdkRenderError";

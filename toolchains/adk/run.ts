@@ -2,11 +2,13 @@
  * Runs an adk command (built by the pure builders in this folder) on Windows. On any other host it refuses
  * with a clear message and runs nothing: the adk toolchain is never pretended to run.
  */
+
+import { WinpeError } from "../../runtime/errors";
 import { type RunResult, runTool } from "../../runtime/exec";
 import { commandSecrets, logicalArgv, renderCommand } from "./quote";
 import type { AdkCommand } from "./types";
 
-export class AdkUnavailableError extends Error {
+export class AdkUnavailableError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "AdkUnavailableError";

@@ -4,9 +4,10 @@
  * a secret (the KDNET key) is never echoed in an error.
  */
 import * as path from "node:path";
+import { WinpeError } from "../../runtime/errors";
 
 /** Raised by a builder for an input it cannot turn into a correct command. */
-export class AdkArgumentError extends Error {
+export class AdkArgumentError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "AdkArgumentError";

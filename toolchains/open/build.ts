@@ -46,6 +46,7 @@ import {
 } from "../../formats/vcxproj";
 import { copyFileAtomic, writeFileAtomic } from "../../runtime/atomic";
 import { sha256, sha256File, stableStringify } from "../../runtime/digest";
+import { WinpeError } from "../../runtime/errors";
 import { runTool, ToolError } from "../../runtime/exec";
 import { userCacheDir } from "../../runtime/paths";
 
@@ -120,7 +121,7 @@ export interface BuildResult {
 }
 
 /** A bad input, a compile/link failure, or an output that fails verification. Names the file or field. */
-export class BuildError extends Error {
+export class BuildError extends WinpeError {
   constructor(
     message: string,
     /** The file concerned, when there is one. */

@@ -11,6 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { WinpeError } from "../../runtime/errors";
 
 /** WinPE architectures the open toolchain builds media for. */
 export type Arch = "amd64" | "arm64";
@@ -19,7 +20,7 @@ export type Arch = "amd64" | "arm64";
 export const ARCHES: readonly Arch[] = ["amd64", "arm64"];
 
 /** A bad input or an unusable source/workspace; the message names the field or file and says what to do. */
-export class MediaError extends Error {
+export class MediaError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "MediaError";

@@ -13,11 +13,12 @@ import * as path from "node:path";
 import { PeFormatError, readPeHeaders } from "../../formats/pe";
 import { produceAtomically, writeFileAtomic } from "../../runtime/atomic";
 import { sha256File } from "../../runtime/digest";
+import { WinpeError } from "../../runtime/errors";
 import { runTool, ToolError } from "../../runtime/exec";
 import { writeAll } from "../../runtime/write-all";
 
 /** A bad input or a failed signing step; names the field or file. */
-export class SigningError extends Error {
+export class SigningError extends WinpeError {
   constructor(
     message: string,
     /** The file concerned, when there is one. */

@@ -3,9 +3,10 @@
  * apply add/delete changes (`wimlib-imagex update`, which appends and keeps the WIM's compression), extract.
  */
 import * as fs from "node:fs";
+import { WinpeError } from "../../runtime/errors";
 import { runTool } from "../../runtime/exec";
 
-export class WimError extends Error {
+export class WimError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "WimError";
