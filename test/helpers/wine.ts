@@ -22,13 +22,36 @@ export function requireWine(): { wine: string; wineserver: string } {
   return { wine: WINE, wineserver: WINESERVER };
 }
 
+/** What {@link runAppUnderWine} returns. */
+export interface WineRun {
+  /** The app's standard output. */
+  stdout: string;
+  /** Its standard error: Wine's own messages (FIXME lines for stubs when `debug` enables them). */
+  stderr: string;
+  /** The app's exit code. */
+  exitCode: number;
+}
+
 /**
- * Run `ioctlapp.exe` in `runDir` (which also holds `sioctl.sys`) under Wine with a fresh prefix in `prefixDir`;
- * returns the app's standard output. The prefix's processes are always killed afterwards.
+ * Run a console app from `runDir` under Wine with a fresh prefix in `prefixDir`. The prefix's processes are always
+ * killed afterwards.
+ *
+ * @param opts.app the .exe in `runDir`; opts.args its arguments; opts.input bytes for its standard input;
+ *   opts.debug WINEDEBUG channels (`fixme+all` shows which Wine functions are stubs) @default "-all"
  */
-export async function runIoctlAppUnderWine(runDir: string, prefixDir: string, resource = "test/wine"): Promise<string> {
+export async function runAppUnderWine(
+  runDir: string,
+  prefixDir: string,
+  opts: { app: string; args?: string[]; input?: string; debug?: string; resource?: string; timeoutMs?: number },
+): Promise<WineRun> {
   const { wine, wineserver } = requireWine();
-  const env = { WINEPREFIX: prefixDir, WINEDEBUG: "-all", WINEDLLOVERRIDES: "mscoree,mshtml=", DISPLAY: undefined };
+  const resource = opts.resource ?? "test/wine";
+  const env = {
+    WINEPREFIX: prefixDir,
+    WINEDEBUG: opts.debug ?? "-all",
+    WINEDLLOVERRIDES: "mscoree,mshtml=",
+    DISPLAY: undefined,
+  };
   const kill = () =>
     runTool(wineserver, ["-k"], { env, resource, okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
   // a wine process that hangs keeps runTool's pipes open through its children; `wineserver -k` ends them all
@@ -41,14 +64,29 @@ export async function runIoctlAppUnderWine(runDir: string, prefixDir: string, re
     }
   };
   try {
-    await guarded(180_000, runTool(wine, ["wineboot", "-i"], { env, resource }));
+    await guarded(180_000, runTool(wine, ["wineboot", "-i"], { env: { ...env, WINEDEBUG: "-all" }, resource }));
     await guarded(120_000, runTool(wineserver, ["-w"], { env, resource }));
+    const okExitCodes = Array.from({ length: 256 }, (_, i) => i);
     const r = await guarded(
-      120_000,
-      runTool(wine, ["ioctlapp.exe"], { env, cwd: path.resolve(runDir), resource, okExitCodes: [0, 1, 2] }),
+      opts.timeoutMs ?? 120_000,
+      runTool(wine, [opts.app, ...(opts.args ?? [])], {
+        env,
+        cwd: path.resolve(runDir),
+        resource,
+        okExitCodes,
+        input: opts.input,
+      }),
     );
-    return r.stdout;
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
   } finally {
     await kill();
   }
+}
+
+/**
+ * Run `ioctlapp.exe` in `runDir` (which also holds `sioctl.sys`) under Wine with a fresh prefix in `prefixDir`;
+ * returns the app's standard output. The prefix's processes are always killed afterwards.
+ */
+export async function runIoctlAppUnderWine(runDir: string, prefixDir: string, resource = "test/wine"): Promise<string> {
+  return (await runAppUnderWine(runDir, prefixDir, { app: "ioctlapp.exe", resource })).stdout;
 }
