@@ -43,6 +43,7 @@ export const isoPath = outputs.isoPath;
 export const isoSha256 = outputs.isoSha256;
 export const isoSize = outputs.isoSize;
 export const builtFiles = outputs.builtFiles;
+export const symbolFiles = outputs.symbolFiles;
 export const injectedFiles = outputs.injectedFiles;
 export const bcdSettings = outputs.bcdSettings;
 export const vmStartCommand = outputs.vmStartCommand;

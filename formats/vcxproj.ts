@@ -260,6 +260,8 @@ interface ExpandContext {
   props: Props;
   /** Metadata values for `%(Name)` (lower-cased keys); absent: `%(...)` is an error. */
   metadata?: Map<string, string>;
+  /** The item type the metadata belong to: `%(Type.Name)` of this type reads them too. */
+  metadataType?: string;
   /** Where the value is used, for error messages. */
   what: string;
 }
@@ -294,10 +296,14 @@ function expand(raw: string, ctx: ExpandContext): PropValue {
         if (!ctx.metadata) {
           fail(ctx.file, ctx.line, `item metadata '%(${inner})' cannot be used in ${ctx.what}`, "item metadata");
         }
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(inner)) {
+        const qualified = /^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner);
+        if (qualified && ctx.metadataType && qualified[1]!.toLowerCase() === ctx.metadataType.toLowerCase()) {
+          out += ctx.metadata.get(qualified[2]!.toLowerCase()) ?? "";
+        } else if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(inner)) {
           fail(ctx.file, ctx.line, `qualified item metadata '%(${inner})' is not supported (${ctx.what})`, "metadata");
+        } else {
+          out += ctx.metadata.get(inner.toLowerCase()) ?? "";
         }
-        out += ctx.metadata.get(inner.toLowerCase()) ?? "";
       } else {
         fail(ctx.file, ctx.line, `item lists '@(${inner})' are not supported in ${ctx.what}`, "item list");
       }
@@ -717,6 +723,12 @@ export interface EvaluateOptions {
    * project set the property itself.
    */
   derivedProperties?: (prop: (name: string) => string) => Record<string, string>;
+  /**
+   * Called after the property pass, before item definitions and items are read: a toolchain refuses a project
+   * here for what its properties say (e.g. `DriverType KMDF`), before anything about its items can fail.
+   * `line(name)` is the line that set a property in the project file.
+   */
+  checkProperties?: (prop: (name: string) => string, line: (name: string) => number | undefined) => void;
 }
 
 /**
@@ -897,6 +909,8 @@ const PASSIVE_ITEMS = new Set(
     "Filter",
     "CopyFileToFolders",
     "DriverFile",
+    // INF files are packaging (stampinf/inf2cat), not compilation: the binaries are the same without them
+    "Inf",
   ].map((s) => s.toLowerCase()),
 );
 
@@ -908,7 +922,6 @@ const UNSUPPORTED_ITEMS: Record<string, string> = {
   midl: "MIDL interface files (Midl)",
   library: "prebuilt libraries (Library items)",
   projectreference: "project references (ProjectReference): list the projects in a .sln instead",
-  inf: "INF files (Inf: stampinf/inf2cat packaging)",
   messagecompile: "message files (MessageCompile, .mc)",
   fxcompile: "shaders (FxCompile)",
   wpp: "WPP tracing",
@@ -1127,6 +1140,15 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
   setProp("ProjectPath", file);
   setProp("IncludePath", "");
   setProp("PlatformTarget", match.platform);
+  // Microsoft.Cpp.Default.props: intermediate and output folders (relative to the project; generated files such as
+  // MIDL or WPP headers would be there)
+  setProp("IntDir", `${match.platform}\\${match.configuration}\\`);
+  setProp(
+    "OutDir",
+    options.solutionDir
+      ? `${slash(path.resolve(options.solutionDir))}${match.platform}/${match.configuration}/`
+      : `${match.platform}\\${match.configuration}\\`,
+  );
   for (const [k, v] of Object.entries(options.toolchainProperties ?? {})) setProp(k, v);
 
   const baseCtx = (line: number, what: string): ExpandContext => ({ file, line, props, what });
@@ -1134,6 +1156,13 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
     const c = el.attributes.Condition;
     if (c === undefined) return true;
     return evaluateCondition(c, baseCtx(el.line, `Condition of <${el.name}>`), projectDir);
+  };
+  /** The condition of a metadata element: `%(Name)` and `%(Type.Name)` read the item's metadata so far. */
+  const condMeta = (el: XmlElement, type: string, metadata: Map<string, string>): boolean => {
+    const c = el.attributes.Condition;
+    if (c === undefined) return true;
+    const ctx = { ...baseCtx(el.line, `Condition of <${el.name}>`), metadata, metadataType: type };
+    return evaluateCondition(c, ctx, projectDir);
   };
 
   // ---- pass 1: properties (and imports, in document order) ----
@@ -1203,6 +1232,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
   for (const [k, v] of Object.entries(options.derivedProperties?.(prop) ?? {})) {
     if (!propLines.has(k.toLowerCase())) setProp(k, v);
   }
+  options.checkProperties?.(prop, (name) => propLines.get(name.toLowerCase()));
   const configurationTypeRaw = prop("ConfigurationType") || "Application";
   const configurationType = CONFIGURATION_TYPES.find((t) => t.toLowerCase() === configurationTypeRaw.toLowerCase());
   if (!configurationType) {
@@ -1277,7 +1307,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
         current.set("additionaldependencies", "%(AdditionalDependencies)");
       }
       for (const m of tool.children) {
-        if (!cond(m)) continue;
+        if (!condMeta(m, tool.name, current)) continue;
         const key = m.name.toLowerCase();
         const what = `${tool.name}/${m.name}`;
         const raw = substituteMetadata(m.text.trim(), current, { file, line: m.line, what });
@@ -1591,7 +1621,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
         const meta = new Map(clDefs);
         const lines = new Map<string, number>();
         for (const m of item.children) {
-          if (!cond(m)) continue;
+          if (!condMeta(m, item.name, meta)) continue;
           const key = m.name.toLowerCase();
           meta.set(
             key,
@@ -1620,7 +1650,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
         const meta = new Map(rcDefs);
         const lines = new Map<string, number>();
         for (const m of item.children) {
-          if (!cond(m)) continue;
+          if (!condMeta(m, item.name, meta)) continue;
           const key = m.name.toLowerCase();
           meta.set(
             key,

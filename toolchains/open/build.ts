@@ -111,6 +111,11 @@ export interface BuildInput {
   configuration: BuildConfiguration;
   /** `x64` or `ARM64` (case-insensitive). */
   platform: BuildPlatform;
+  /**
+   * With a `.sln`: build only this one of its projects (the .vcxproj path), with the solution's configuration
+   * mapping and $(SolutionDir), as `msbuild x.sln /t:<project>` does. @default every project the solution builds
+   */
+  only?: string;
   /** Folder that receives the outputs (`<TargetName><TargetExt>` and `<TargetName>.pdb`, flat, like MSBuild's OutDir). */
   outDir: string;
   /** One line per compile, link and verification step. @default none (no progress output) */
@@ -564,6 +569,14 @@ function refuse(config: VcxConfiguration, line: number | undefined, message: str
   throw new ProjectFormatError(`${where}: ${message}`, config.file, line, feature);
 }
 
+/** An AdditionalDependencies entry as the project wrote it (the kit's library folders shown as their macros). */
+function displayDependency(dep: string): string {
+  return toPosixPath(dep)
+    .replace(`${KIT_LIB_ROOT}/km`, "$(DDK_LIB_PATH)")
+    .replace(`${KIT_LIB_ROOT}/um`, "$(SDK_LIB_PATH)")
+    .replace(/^\$\(([A-Z_]+)\)\/+/, "$($1)\\");
+}
+
 /** Base name (lower case, no `.lib`) of an AdditionalDependencies entry, or an error naming it. */
 function libraryBase(config: VcxConfiguration, dep: string): string {
   const line = config.link.additionalDependenciesLine;
@@ -617,6 +630,21 @@ const FOREIGN_DRIVER_TYPES: Record<string, string> = {
   kmdf: "KMDF drivers (Kernel-Mode Driver Framework: the open toolchain has no WDF headers or libraries)",
   umdf: "UMDF drivers (User-Mode Driver Framework: the open toolchain has no WDF headers or libraries)",
 };
+
+/** KMDF and UMDF projects are refused as soon as their properties are known (before their items are read). */
+function refuseForeignDriverTypes(prop: (name: string) => string, line: (name: string) => number | undefined): void {
+  const driverType = prop("DriverType").trim();
+  const what = FOREIGN_DRIVER_TYPES[driverType.toLowerCase()];
+  if (!what) return;
+  const file = prop("MSBuildProjectFullPath");
+  const at = line("DriverType");
+  throw new ProjectFormatError(
+    `${at !== undefined ? `${file}:${at}` : file}: ${what} are not supported by the open toolchain (DriverType ${driverType}); build this project with the adk toolchain (Visual Studio + WDK)`,
+    file,
+    at,
+    "DriverType",
+  );
+}
 
 function planProject(config: VcxConfiguration): PlannedProject {
   const where = config.file;
@@ -744,7 +772,7 @@ function planProject(config: VcxConfiguration): PlannedProject {
     const c = classifyLibrary(base, kind);
     if (c.kind === "unavailable") {
       bad(
-        `library ${dep} is not available to ${kind === "driver" ? "drivers" : "applications"} in the open toolchain: ${c.reason}`,
+        `library ${displayDependency(dep)} is not available to ${kind === "driver" ? "drivers" : "applications"} in the open toolchain: ${c.reason}`,
         `${base}.lib`,
         config.link.additionalDependenciesLine,
       );
@@ -810,7 +838,7 @@ function planProject(config: VcxConfiguration): PlannedProject {
  *
  * @throws BuildError for bad arguments; ProjectFormatError naming the file (and line, feature) otherwise
  */
-export function planBuild(input: Pick<BuildInput, "project" | "configuration" | "platform">): BuildPlan {
+export function planBuild(input: Pick<BuildInput, "project" | "configuration" | "platform" | "only">): BuildPlan {
   const configuration = normalizeConfiguration(input.configuration);
   const platform = normalizePlatform(input.platform);
   if (typeof input.project !== "string" || input.project.trim() === "") {
@@ -825,11 +853,30 @@ export function planBuild(input: Pick<BuildInput, "project" | "configuration" | 
     throw new ProjectFormatError(`${project}: ${ext === ".sln" ? "solution" : "project"} file not found`, project);
   }
   if (!fs.statSync(project).isFile()) throw new BuildError(`'project' ${project} is not a file`, project);
-  const kit = { toolchainProperties: kitProperties(platform), derivedProperties: derivedKitProperties };
+  const kit = {
+    toolchainProperties: kitProperties(platform),
+    derivedProperties: derivedKitProperties,
+    checkProperties: refuseForeignDriverTypes,
+  };
   const projects: PlannedProject[] = [];
   if (ext === ".sln") {
     const sln = readSln(project);
-    const entries = solutionBuildPlan(sln, configuration, platform);
+    let entries = solutionBuildPlan(sln, configuration, platform);
+    if (input.only !== undefined) {
+      const only = path.resolve(input.only);
+      const listed = sln.projects.some((p) => path.resolve(p.file) === only);
+      entries = entries.filter((e) => path.resolve(e.project.file) === only);
+      if (entries.length === 0) {
+        throw new ProjectFormatError(
+          listed
+            ? `${project}: the solution does not build ${only} in ${configuration}|${platform}`
+            : `${project}: the solution has no project ${only}`,
+          project,
+          undefined,
+          "project",
+        );
+      }
+    }
     if (entries.length === 0) {
       throw new ProjectFormatError(`${project}: no project is built in ${configuration}|${platform}`, project);
     }
@@ -1007,7 +1054,10 @@ function compileArgv(
   argv.push(...systemIncludeArgv(p.kind, tc, arm64Ddk));
   for (const o of overlays) argv.push("-ivfsoverlay", o);
   argv.push("-fms-extensions", "-fms-compatibility", "-fgnuc-version=4.2.1", "-U__NO_INLINE__");
-  argv.push("-Werror=implicit-function-declaration");
+  // mingw-w64's _mingw.h defines __MINGW_IMPORT only where __declspec is a macro (not under -fms-extensions)
+  argv.push("-D__MINGW_IMPORT=extern __declspec(dllimport)");
+  // cl.exe accepts a ## that forms no valid token (it keeps both tokens); clang makes that an error by default
+  argv.push("-Werror=implicit-function-declaration", "-Wno-error=invalid-token-paste");
   if (p.kind === "driver") argv.push("-ffreestanding", "-funwind-tables");
   if (language === "c++") argv.push("-fno-exceptions", "-fno-rtti");
   const opt = (
@@ -1037,7 +1087,7 @@ function compileArgv(
     argv.push(flag);
   }
   if (s.settings.debugInformationFormat.toLowerCase() !== "none") {
-    argv.push("-g", "-gcodeview", "-fdebug-compilation-dir=.");
+    argv.push("-g", "-gcodeview", "-ffile-compilation-dir=.");
   }
   const runtimeLibrary = ps.options.runtimeLibrary ?? s.settings.runtimeLibrary;
   for (const d of projectDefines(p, platform, runtimeLibrary)) argv.push(`-D${d}`);
@@ -1464,9 +1514,14 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
       inputFiles.add(p.config.file);
       const objDir = path.join(work, `${pi}-${p.config.projectName}`);
       fs.mkdirSync(objDir, { recursive: true });
-      const overlay = path.join(objDir, "include-overlay.yaml");
-      fs.writeFileSync(overlay, overlayText([...toolchainRoots, ...overlayRoots(projectHeaderRoots(p))]));
-      const overlays = [overlay];
+      // compiles run in objDir with relative intermediate paths: the command line is recorded in the debug
+      // information (CodeView LF_BUILDINFO), so the outputs do not depend on the temporary folder's name
+      fs.writeFileSync(
+        path.join(objDir, "include-overlay.yaml"),
+        overlayText([...toolchainRoots, ...overlayRoots(projectHeaderRoots(p))]),
+      );
+      const overlays = ["include-overlay.yaml"];
+      const inObj = { resource, secrets: [] as string[], cwd: objDir };
       const units = p.sources.map((ps) => compileArgv(p, ps, platform, tc, arm64Ddk, overlays));
       const objects: string[] = [];
       const hashedUnits: unknown[] = [];
@@ -1486,7 +1541,11 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
         const x = argv.lastIndexOf("-x");
         argv.splice(x, 2, "-x", u.language === "c" ? "c-header" : "c++-header");
         try {
-          await runTool("clang", [...argv, pch.file, "-o", file, "-MD", "-MF", dep], { resource, secrets: [] });
+          await runTool(
+            "clang",
+            [...argv, pch.file, "-o", path.basename(file), "-MD", "-MF", path.basename(dep)],
+            inObj,
+          );
         } catch (e) {
           throw compileFailure(e, pch.file, p.config.file);
         }
@@ -1504,16 +1563,17 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
           let pchDeps: string[] = [];
           if (pch?.mode === "Use") {
             const made = pchs.get(sha256(stableStringify({ h: pch.file, argv: u.argv })))!;
-            pchArgv.push("-include-pch", made.file, "-Xclang", `-pch-through-header=${pch.name}`);
+            pchArgv.push("-include-pch", path.basename(made.file), "-Xclang", `-pch-through-header=${pch.name}`);
             pchDeps = made.deps;
           }
           progress(`${tag} compile ${path.relative(rootDir, u.source.file)}`);
           let argv = u.argv;
           const run = (a: string[]) =>
-            runTool("clang", [...a, ...pchArgv, u.source.file, "-o", obj, "-MD", "-MF", dep], {
-              resource,
-              secrets: [],
-            });
+            runTool(
+              "clang",
+              [...a, ...pchArgv, u.source.file, "-o", path.basename(obj), "-MD", "-MF", path.basename(dep)],
+              inObj,
+            );
           try {
             await run(argv);
           } catch (e) {
@@ -1724,7 +1784,11 @@ async function compileResource(
   for (const u of r.settings.undefinePreprocessorDefinitions) cppArgv.push(`-U${u}`);
   cppArgv.push("-x", "c");
   try {
-    await runTool("clang", [...cppArgv, input, "-o", pre, "-MD", "-MF", dep], { resource, secrets: [] });
+    await runTool("clang", [...cppArgv, input, "-o", path.basename(pre), "-MD", "-MF", path.basename(dep)], {
+      resource,
+      secrets: [],
+      cwd: objDir,
+    });
   } catch (e) {
     throw compileFailure(e, r.file, p.config.file);
   }

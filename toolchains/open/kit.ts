@@ -499,6 +499,7 @@ export function runtimeSources(lib: RuntimeLibrary, platform: BuildPlatform): st
       "crt/crt0-wmain.c",
       "crt/crtsections.c",
       "crt/stdio-glue.c",
+      "crt/c99-glue.c",
       `crt/chkstk-${platform === "x64" ? "x64" : "arm64"}.S`,
     ];
   }
@@ -536,7 +537,17 @@ export async function ensureRuntimeLibrary(
   const sources = runtimeSources(lib, platform).map((s) => supportFile(...s.split("/")));
   const headers = runtimeHeaders(lib).map((s) => supportFile(...s.split("/")));
   const triple = platform === "x64" ? "x86_64-pc-windows-msvc" : "aarch64-pc-windows-msvc";
-  const base = [`--target=${triple}`, "-c", "-O2", "-fms-extensions", "-fgnuc-version=4.2.1", "-nostdinc"];
+  const base = [
+    `--target=${triple}`,
+    "-c",
+    "-O2",
+    "-g",
+    "-gcodeview",
+    "-ffile-compilation-dir=.",
+    "-fms-extensions",
+    "-fgnuc-version=4.2.1",
+    "-nostdinc",
+  ];
   const argv =
     lib === "winpe-crt"
       ? [...base, "-isystem", path.join(opts.resourceDir, "include"), "-fno-builtin"]
@@ -577,11 +588,19 @@ export async function ensureRuntimeLibrary(
       for (const [i, src] of sources.entries()) {
         const obj = path.join(work, `${i}-${path.basename(src).replace(/\.[^.]+$/, "")}.obj`);
         opts.onProgress(`compile <winpe-lab ${lib}> ${path.basename(src)} (${platform})`);
-        await runTool("clang", [...argv, src, "-o", obj], { resource: opts.resource, secrets: [] });
+        await runTool("clang", [...argv, src, "-o", path.basename(obj)], {
+          resource: opts.resource,
+          secrets: [],
+          cwd: work,
+        });
         objects.push(obj);
       }
       const tmp = path.join(work, `${lib}.lib`);
-      await runTool("llvm-lib", ["/nologo", `/out:${tmp}`, ...objects], { resource: opts.resource, secrets: [] });
+      await runTool("llvm-lib", ["/nologo", `/out:${path.basename(tmp)}`, ...objects.map((o) => path.basename(o))], {
+        resource: opts.resource,
+        secrets: [],
+        cwd: work,
+      });
       fs.renameSync(tmp, target);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });

@@ -7,6 +7,9 @@
  */
 #include_next <driverspecs.h>
 
+#ifndef _Unreferenced_parameter_
+#define _Unreferenced_parameter_
+#endif
 #ifndef _Dispatch_type_
 #define _Dispatch_type_(type)
 #endif
