@@ -28,8 +28,10 @@ export interface WineRun {
   stdout: string;
   /** Its standard error: Wine's own messages (FIXME lines for stubs when `debug` enables them). */
   stderr: string;
-  /** The app's exit code. */
-  exitCode: number;
+  /** Why the run ended early (the timeout), when it did. */
+  error?: string;
+  /** The app's exit code; null when it was stopped (`stopWhen`, or the timeout). */
+  exitCode: number | null;
 }
 
 /**
@@ -37,12 +39,22 @@ export interface WineRun {
  * killed afterwards.
  *
  * @param opts.app the .exe in `runDir`; opts.args its arguments; opts.input bytes for its standard input;
- *   opts.debug WINEDEBUG channels (`fixme+all` shows which Wine functions are stubs) @default "-all"
+ *   opts.debug WINEDEBUG channels (`fixme+all` shows which Wine functions are stubs) @default "-all";
+ *   opts.stopWhen ends the app (every process of the prefix) once its output so far satisfies it, for apps that
+ *   loop until a key is pressed; opts.timeoutMs ends it likewise, with what it printed until then
  */
 export async function runAppUnderWine(
   runDir: string,
   prefixDir: string,
-  opts: { app: string; args?: string[]; input?: string; debug?: string; resource?: string; timeoutMs?: number },
+  opts: {
+    app: string;
+    args?: string[];
+    input?: string;
+    debug?: string;
+    resource?: string;
+    timeoutMs?: number;
+    stopWhen?: (stdout: string) => boolean;
+  },
 ): Promise<WineRun> {
   const { wine, wineserver } = requireWine();
   const resource = opts.resource ?? "test/wine";
@@ -67,17 +79,31 @@ export async function runAppUnderWine(
     await guarded(180_000, runTool(wine, ["wineboot", "-i"], { env: { ...env, WINEDEBUG: "-all" }, resource }));
     await guarded(120_000, runTool(wineserver, ["-w"], { env, resource }));
     const okExitCodes = Array.from({ length: 256 }, (_, i) => i);
-    const r = await guarded(
-      opts.timeoutMs ?? 120_000,
-      runTool(wine, [opts.app, ...(opts.args ?? [])], {
-        env,
-        cwd: path.resolve(runDir),
-        resource,
-        okExitCodes,
-        input: opts.input,
-      }),
-    );
-    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
+    let stdout = "";
+    let stderr = "";
+    let stopped = false;
+    const run = runTool(wine, [opts.app, ...(opts.args ?? [])], {
+      env,
+      cwd: path.resolve(runDir),
+      resource,
+      okExitCodes,
+      input: opts.input,
+      onLine: (line, stream) => {
+        if (stream === "stdout") stdout += `${line}\n`;
+        else stderr += `${line}\n`;
+        if (!stopped && stream === "stdout" && opts.stopWhen?.(stdout)) {
+          stopped = true;
+          void kill();
+        }
+      },
+    });
+    try {
+      const r = await guarded(opts.timeoutMs ?? 120_000, run);
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: stopped ? null : r.exitCode };
+    } catch (e) {
+      // stopped on purpose (or timed out): what it printed until then
+      return { stdout, stderr, exitCode: null, ...(stopped ? {} : { error: (e as Error).message }) };
+    }
   } finally {
     await kill();
   }

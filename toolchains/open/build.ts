@@ -81,6 +81,7 @@ import {
   MINGW_ROOT,
   overlayRoots,
   overlayText,
+  redirectInOverlay,
   supportFile,
   supportIncludeDirs,
   toolchainOverlayRoots,
@@ -1102,6 +1103,24 @@ function compileArgv(
   return { planned: ps, source: s, argv, language };
 }
 
+/**
+ * The text of a `PrecompiledHeader=Use` source as cl.exe compiles it: everything before the #include of the
+ * precompiled header blanked (newlines kept, so line numbers stay). Null when nothing precedes that #include, or
+ * when the source has no such #include (the compile then reports it, as cl.exe does).
+ */
+export function pchUseView(text: string, pchName: string): string | null {
+  const want = toPosixPath(pchName).toLowerCase();
+  const re = /^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\r\n]+)[>"]/gm;
+  for (const m of text.matchAll(re)) {
+    const name = toPosixPath(m[1]!).toLowerCase();
+    if (name !== want && name.split("/").pop() !== want.split("/").pop()) continue;
+    const before = text.slice(0, m.index);
+    if (before.trim() === "") return null;
+    return before.replace(/[^\r\n]/g, " ") + text.slice(m.index);
+  }
+  return null;
+}
+
 /** clang's error for a `main` whose parameters C does not allow in a hosted program (cl.exe accepts them). */
 const MAIN_SIGNATURE_ERROR = /error: (first|second|third) parameter of 'main' \([^)]*\) must be of type/;
 
@@ -1516,10 +1535,19 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
       fs.mkdirSync(objDir, { recursive: true });
       // compiles run in objDir with relative intermediate paths: the command line is recorded in the debug
       // information (CodeView LF_BUILDINFO), so the outputs do not depend on the temporary folder's name
-      fs.writeFileSync(
-        path.join(objDir, "include-overlay.yaml"),
-        overlayText([...toolchainRoots, ...overlayRoots(projectHeaderRoots(p))]),
-      );
+      const projectRoots = overlayRoots(projectHeaderRoots(p));
+      // cl.exe /Yu ignores everything before the precompiled header's #include, directives too (clang's
+      // -pch-through-header still runs those directives): such a source is compiled from a copy with that text
+      // blanked (line numbers kept), read under the source's own name through the overlay
+      for (const [ui, ps] of p.sources.entries()) {
+        if (ps.pch?.mode !== "Use") continue;
+        const view = pchUseView(fs.readFileSync(ps.source.file, "latin1"), ps.pch.name);
+        if (view === null) continue;
+        const viewFile = path.join(objDir, `${ui}-pch-view${path.extname(ps.source.file)}`);
+        fs.writeFileSync(viewFile, view, "latin1");
+        redirectInOverlay(projectRoots, ps.source.file, viewFile);
+      }
+      fs.writeFileSync(path.join(objDir, "include-overlay.yaml"), overlayText([...toolchainRoots, ...projectRoots]));
       const overlays = ["include-overlay.yaml"];
       const inObj = { resource, secrets: [] as string[], cwd: objDir };
       const units = p.sources.map((ps) => compileArgv(p, ps, platform, tc, arm64Ddk, overlays));

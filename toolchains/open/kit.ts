@@ -620,6 +620,7 @@ interface OverlayEntry {
   type: "file" | "directory";
   name: string;
   "external-contents"?: string;
+  "use-external-name"?: boolean;
   contents?: OverlayEntry[];
 }
 
@@ -669,6 +670,31 @@ export function overlayRoots(dirs: readonly string[], maxEntries = 40_000, maxDe
   const budget = { left: maxEntries };
   const list = outermostDirs(dirs).filter((r) => fs.existsSync(r) && fs.statSync(r).isDirectory());
   return list.map((r) => ({ type: "directory" as const, name: r, contents: listTree(r, budget, maxDepth) }));
+}
+
+/**
+ * Make `file` (below one of `roots`) read as the content of `view` while keeping its own name (for #include
+ * lookups relative to it, __FILE__ and diagnostics). Returns false when `file` is not listed in `roots`.
+ */
+export function redirectInOverlay(roots: OverlayRoots, file: string, view: string): boolean {
+  for (const r of roots) {
+    if (!file.startsWith(r.name.endsWith(path.sep) ? r.name : r.name + path.sep)) continue;
+    let entries: OverlayEntry[] = r.contents;
+    const parts = path.relative(r.name, file).split(path.sep);
+    for (const [i, part] of parts.entries()) {
+      const e = entries.find((x) => x.name === part);
+      if (!e) return false;
+      if (i === parts.length - 1) {
+        if (e.type !== "file") return false;
+        e["external-contents"] = view;
+        e["use-external-name"] = false;
+        return true;
+      }
+      if (e.type !== "directory" || !e.contents) return false;
+      entries = e.contents;
+    }
+  }
+  return false;
 }
 
 /**

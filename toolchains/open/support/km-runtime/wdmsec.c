@@ -31,8 +31,6 @@
 #define WINPE_SDDL_FREE(ptr) ExFreePoolWithTag((ptr), WINPE_SDDL_TAG)
 #include "devobj_sddl.h"
 
-/* ntoskrnl data export (ntifs.h of the WDK; mingw-w64 10 does not declare it) */
-extern POBJECT_TYPE NTSYSAPI *IoDeviceObjectType;
 
 /* The predefined strings of wdmsec.h (their values are documented in "SDDL for Device Objects"). */
 #define WINPE_CONST_USTR(name, text) \
@@ -174,7 +172,8 @@ WdmlibIoCreateDeviceSecure(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSiz
                           &device);
   if (!NT_SUCCESS(status)) goto out;
   /* 4. its security descriptor; on failure the device goes away again */
-  status = ObOpenObjectByPointer(device, OBJ_KERNEL_HANDLE, NULL, WRITE_DAC, *IoDeviceObjectType, KernelMode, &handle);
+  /* the object is the device just created: its type need not be checked (ObjectType is optional in KernelMode) */
+  status = ObOpenObjectByPointer(device, OBJ_KERNEL_HANDLE, NULL, WRITE_DAC, NULL, KernelMode, &handle);
   if (NT_SUCCESS(status)) {
     status = ZwSetSecurityObject(handle, DACL_SECURITY_INFORMATION, descriptor);
     ZwClose(handle);
