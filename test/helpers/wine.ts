@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PassThrough } from "node:stream";
 import { runTool } from "../../runtime/exec";
 
 export const WINE = ["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/wine"].find((p) => fs.existsSync(p));
@@ -41,7 +42,9 @@ export interface WineRun {
  * @param opts.app the .exe in `runDir`; opts.args its arguments; opts.input bytes for its standard input;
  *   opts.debug WINEDEBUG channels (`fixme+all` shows which Wine functions are stubs) @default "-all";
  *   opts.stopWhen ends the app (every process of the prefix) once its output so far satisfies it, for apps that
- *   loop until a key is pressed; opts.timeoutMs ends it likewise, with what it printed until then
+ *   loop until a key is pressed; opts.timeoutMs ends it likewise, with what it printed until then;
+ *   opts.type writes `text` to the app's standard input `afterMs` after its output first satisfies `when` (a user
+ *   typing at the app's prompt), then closes it
  */
 export async function runAppUnderWine(
   runDir: string,
@@ -54,6 +57,7 @@ export async function runAppUnderWine(
     resource?: string;
     timeoutMs?: number;
     stopWhen?: (stdout: string) => boolean;
+    type?: { when: (stdout: string) => boolean; afterMs: number; text: string };
   },
 ): Promise<WineRun> {
   const { wine, wineserver } = requireWine();
@@ -82,15 +86,24 @@ export async function runAppUnderWine(
     let stdout = "";
     let stderr = "";
     let stopped = false;
+    const stdin = opts.type ? new PassThrough() : undefined;
+    let typed = false;
+    const typing: NodeJS.Timeout[] = [];
     const run = runTool(wine, [opts.app, ...(opts.args ?? [])], {
       env,
       cwd: path.resolve(runDir),
       resource,
       okExitCodes,
       input: opts.input,
+      stdin,
       onLine: (line, stream) => {
         if (stream === "stdout") stdout += `${line}\n`;
         else stderr += `${line}\n`;
+        if (stdin && opts.type && !typed && stream === "stdout" && opts.type.when(stdout)) {
+          typed = true;
+          const { text, afterMs } = opts.type;
+          typing.push(setTimeout(() => stdin.end(text), afterMs));
+        }
         if (!stopped && stream === "stdout" && opts.stopWhen?.(stdout)) {
           stopped = true;
           void kill();
@@ -103,6 +116,9 @@ export async function runAppUnderWine(
     } catch (e) {
       // stopped on purpose (or timed out): what it printed until then
       return { stdout, stderr, exitCode: null, ...(stopped ? {} : { error: (e as Error).message }) };
+    } finally {
+      for (const t of typing) clearTimeout(t);
+      stdin?.end();
     }
   } finally {
     await kill();

@@ -1009,8 +1009,11 @@ function systemIncludeArgv(kind: "driver" | "application", tc: ToolchainInfo, ar
 
 /** Project include folders, without those the toolchain itself provides (they are on the path in order already). */
 function projectIncludeDirs(dirs: readonly string[]): string[] {
-  const provided = [path.join(MINGW_ROOT, "include"), supportFile()];
-  return dirs.filter((d) => !provided.some((p) => within(path.resolve(d), p)));
+  const support = supportIncludeDirs();
+  return dirs.filter((d) => {
+    const abs = path.resolve(d);
+    return !within(abs, path.join(MINGW_ROOT, "include")) && abs !== support.common && abs !== support.kernel;
+  });
 }
 
 /** Defines of every compile of a project (cl.exe's and the WDK's). */
@@ -1471,7 +1474,8 @@ function projectHeaderRoots(p: PlannedProject): string[] {
     dirs.add(path.dirname(r.file));
     for (const d of r.settings.additionalIncludeDirectories) dirs.add(d);
   }
-  const provided = [MINGW_ROOT, supportFile()];
+  const support = supportIncludeDirs();
+  const provided = [MINGW_ROOT, support.common, support.kernel];
   return [...dirs].filter((d) => !provided.some((x) => within(path.resolve(d), x)));
 }
 
