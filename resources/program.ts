@@ -101,7 +101,12 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   if (toolchain === "open") {
     const plan = planBuild({ project: r.project, configuration: config.configuration, platform: r.platform });
     outputs = plan.projects;
-    revisions = projectRevisions(plan.projects, plan.rootDir, extra);
+    // keyed by the output's path inside the build folder (two projects may make files of the same name)
+    revisions = projectRevisions(
+      plan.projects.map((p) => ({ ...p, outputName: p.outputPath })),
+      plan.rootDir,
+      extra,
+    );
   } else {
     // MSBuild builds it: read the project files without the open toolchain's checks
     const facts = readAdkProjectFacts(r.project, config.configuration, r.platform);
@@ -158,7 +163,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   for (const proj of outputs) {
     files[`${r.injectDir}/${proj.outputPath}`] = {
       source: p.join(r.buildDir, ...proj.outputPath.split("/")),
-      revision: thumbprint.apply((t) => sha256(`${revisions[proj.outputName]}:${proj.kind === "driver" ? t : ""}`)),
+      revision: thumbprint.apply((t) => sha256(`${revisions[proj.outputPath]}:${proj.kind === "driver" ? t : ""}`)),
     };
   }
   const inject = new InjectedFiles(
