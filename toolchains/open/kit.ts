@@ -8,8 +8,9 @@
  *   library macros name {@link KIT_LIB_ROOT}, under which a library path only names a library the toolchain
  *   provides ({@link classifyLibrary}).
  * - Import libraries, for x64 and ARM64 alike, generated with `llvm-dlltool` from an export list: the exports of
- *   mingw-w64's x64 import library of the same name (read with `llvm-nm` and `llvm-objdump`), the support `.def`
- *   files (`support/importlibs/`: msvcrt.dll, fltmgr.sys, newer ntoskrnl exports) and {@link ARM64_EXPORTS}.
+ *   mingw-w64's x64 import library of the same name (its symbols read with `llvm-nm`, its DLL name from the
+ *   archive), the support `.def` files (`support/importlibs/`: msvcrt.dll, fltmgr.sys, newer ntoskrnl exports) and
+ *   {@link ARM64_EXPORTS}.
  * - Static libraries compiled from winpe-lab's own sources (`support/`): the console start-up code and C runtime
  *   glue over msvcrt.dll (`winpe-crt.lib`), the kernel-mode runtime (`winpe-km.lib`) and wdmsec.lib.
  * - Case-insensitive header lookup: a clang virtual-file-system overlay (`-ivfsoverlay`, `case-sensitive: false`)
