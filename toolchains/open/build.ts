@@ -1124,6 +1124,15 @@ export function pchUseView(text: string, pchName: string): string | null {
   return null;
 }
 
+/** One compiled translation unit. */
+interface CompiledUnit {
+  obj: string;
+  deps: string[];
+  unit: CompileUnit;
+  argv: string[];
+  pch: PlannedSource["pch"];
+}
+
 /** clang's error for a `main` whose parameters C does not allow in a hosted program (cl.exe accepts them). */
 const MAIN_SIGNATURE_ERROR = /error: (first|second|third) parameter of 'main' \([^)]*\) must be of type/;
 
@@ -1585,7 +1594,9 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
       }
 
       // Compile (in parallel: the units are independent).
-      const results = await Promise.all(
+      // every compile finishes before a failure is reported (a running clang must not write into a folder
+      // that is being removed)
+      const settled = await Promise.allSettled(
         units.map(async (u, ui) => {
           const base = `${ui}-${path.basename(u.source.file).replace(/\.[^.]*$/, "")}`;
           const obj = path.join(objDir, `${base}.obj`);
@@ -1628,6 +1639,9 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
           return { obj, deps: [...deps, ...pchDeps], unit: u, argv, pch };
         }),
       );
+      const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+      if (failed) throw failed.reason;
+      const results = settled.map((x) => (x as PromiseFulfilledResult<CompiledUnit>).value);
       for (const r of results) {
         objects.push(r.obj);
         for (const d of r.deps) inputFiles.add(d);
