@@ -5,9 +5,12 @@
  *
  * Evaluation follows MSBuild's order: all properties in document order (conditions see the properties
  * defined before them), then item definitions, then items. Anything that could change what gets compiled
- * and that this module cannot honour (custom build steps, build events, other imports, precompiled
- * headers, custom targets, unknown item types or compiler settings, property functions, ...) raises a
- * {@link ProjectFormatError} that names the feature and the file (and line). No Pulumi imports.
+ * and that this module cannot honour (custom build steps, build events, other imports, custom targets, unknown
+ * item types or compiler settings, property functions, ...) raises a {@link ProjectFormatError} that names the
+ * feature and the file (and line). Files are read as MSBuild reads them: UTF-8 (with or without a byte-order mark)
+ * or UTF-16 with a byte-order mark, any line ends; file and folder names resolve in any letter case, as on
+ * Windows. `.vcxproj.filters` files only group files in Visual Studio's tree and are never read (as by MSBuild).
+ * No Pulumi imports.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -266,6 +269,8 @@ interface ExpandContext {
   props: Props;
   /** Metadata values for `%(Name)` (lower-cased keys); absent: `%(...)` is an error. */
   metadata?: Map<string, string>;
+  /** The item type the metadata belong to: `%(Type.Name)` of this type reads them too. */
+  metadataType?: string;
   /** Where the value is used, for error messages. */
   what: string;
 }
@@ -300,10 +305,14 @@ function expand(raw: string, ctx: ExpandContext): PropValue {
         if (!ctx.metadata) {
           fail(ctx.file, ctx.line, `item metadata '%(${inner})' cannot be used in ${ctx.what}`, "item metadata");
         }
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(inner)) {
+        const qualified = /^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner);
+        if (qualified && ctx.metadataType && qualified[1]!.toLowerCase() === ctx.metadataType.toLowerCase()) {
+          out += ctx.metadata.get(qualified[2]!.toLowerCase()) ?? "";
+        } else if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(inner)) {
           fail(ctx.file, ctx.line, `qualified item metadata '%(${inner})' is not supported (${ctx.what})`, "metadata");
+        } else {
+          out += ctx.metadata.get(inner.toLowerCase()) ?? "";
         }
-        out += ctx.metadata.get(inner.toLowerCase()) ?? "";
       } else {
         fail(ctx.file, ctx.line, `item lists '@(${inner})' are not supported in ${ctx.what}`, "item list");
       }
@@ -585,6 +594,49 @@ export interface ClCompileSettings {
   languageStandardC: string;
   /** C++ language standard (`stdcpp17`, ...) or "". */
   languageStandard: string;
+  /** `Create`, `Use`, `NotUsing` or "" (not set: not using). */
+  precompiledHeader: string;
+  /** The header a precompiled header stands for (`pch.h`), as written in the #include directive; "" when not set. */
+  precompiledHeaderFile: string;
+  /** `TurnOffAllWarnings`, `Level1`..`Level4`, `EnableAllWarnings` or "". */
+  warningLevel: string;
+  /** `TreatWarningAsError` (`/WX`). */
+  treatWarningAsError: boolean;
+  /** `DisableSpecificWarnings` (`/wd`), MSVC warning numbers. */
+  disableSpecificWarnings: number[];
+  /** `TreatSpecificWarningsAsErrors` (`/we`), MSVC warning numbers. */
+  treatSpecificWarningsAsErrors: number[];
+  /** `DebugInformationFormat`: `ProgramDatabase`, `OldStyle`, `EditAndContinue`, `None` or "" (not set). */
+  debugInformationFormat: string;
+  /** `AdditionalOptions` with `%(AdditionalOptions)` removed (raw cl.exe options), and the line that set them. */
+  additionalOptions: { text: string; line: number };
+}
+
+/** Settings of one ResourceCompile item (after item definitions and per-item metadata). */
+export interface ResourceCompileSettings {
+  /** Include folders, absolute POSIX paths, in order (toolchain-provided SDK/WDK folders removed). */
+  additionalIncludeDirectories: string[];
+  /** `NAME` or `NAME=VALUE`, in order. */
+  preprocessorDefinitions: string[];
+  /** Names to undefine. */
+  undefinePreprocessorDefinitions: string[];
+  /** `Culture` (`0x0409`) or "": the default language of the resources. */
+  culture: string;
+  /** `NullTerminateStrings` (`/n`). */
+  nullTerminateStrings: boolean;
+  /** `IgnoreStandardIncludePath` (`/x`). */
+  ignoreStandardIncludePath: boolean;
+}
+
+/** One resource script to compile. */
+export interface VcxResource {
+  /** Absolute POSIX path. */
+  file: string;
+  /** The `Include` text as written in the project. */
+  include: string;
+  /** 1-based line of the item in the project file. */
+  line: number;
+  settings: ResourceCompileSettings;
 }
 
 /** One source file to compile. */
@@ -602,6 +654,12 @@ export interface VcxSource {
 export interface LinkSettings {
   /** `Console`, `Windows`, `Native`, ... or "" (not set). */
   subsystem: string;
+  /** `GenerateDebugInformation`: `true`, `false`, `DebugFull`, `DebugFastLink`, or "" (not set). */
+  generateDebugInformation: string;
+  /** `AdditionalOptions` with `%(AdditionalOptions)` removed (raw link.exe options), and the line that set them. */
+  additionalOptions: { text: string; line: number };
+  /** Line of the `AdditionalDependencies` setting (the project element when not set). */
+  additionalDependenciesLine: number;
   /** Entry point symbol, or "" (the default for the configuration type). */
   entryPointSymbol: string;
   /** Library names (`kernel32.lib`), in order, `%(AdditionalDependencies)` removed. */
@@ -638,6 +696,8 @@ export interface VcxConfiguration {
   includePath: string[];
   /** ClCompile items that are built, in project order. */
   sources: VcxSource[];
+  /** ResourceCompile items that are built, in project order. */
+  resources: VcxResource[];
   /** ClCompile items excluded from this configuration (absolute paths). */
   excludedSources: string[];
   /** ClInclude items (absolute paths). */
@@ -647,6 +707,8 @@ export interface VcxConfiguration {
   packageReferences: string[];
   /** Every evaluated property, by name as first written. */
   properties: Record<string, string>;
+  /** Line of the element that last set each property defined in the project file (by name as first written). */
+  propertyLines: Record<string, number>;
 }
 
 /** Options of {@link evaluateVcxproj}. */
@@ -659,6 +721,23 @@ export interface EvaluateOptions {
   solutionDir?: string;
   /** Solution file name without extension ($(SolutionName)). @default undefined (not defined) */
   solutionName?: string;
+  /**
+   * Properties the toolchain's own imports define (what Microsoft.Cpp.props and the WDK's props would), e.g.
+   * `DDK_LIB_PATH`. Defined before the project's properties, which may override them.
+   */
+  toolchainProperties?: Record<string, string>;
+  /**
+   * Properties the toolchain's imports derive from the project's (e.g. `_NT_TARGET_VERSION` from `TargetVersion`):
+   * called after the property pass with a reader of the evaluated properties; the result is defined unless the
+   * project set the property itself.
+   */
+  derivedProperties?: (prop: (name: string) => string) => Record<string, string>;
+  /**
+   * Called after the property pass, before item definitions and items are read: a toolchain refuses a project
+   * here for what its properties say (e.g. `DriverType KMDF`), before anything about its items can fail.
+   * `line(name)` is the line that set a property in the project file.
+   */
+  checkProperties?: (prop: (name: string) => string, line: (name: string) => number | undefined) => void;
 }
 
 /**
@@ -679,6 +758,10 @@ const TOOLCHAIN_INCLUDE_MACROS = new Set(
     "VC_IncludePath",
     "UniversalCRT_IncludePath",
     "WDK_IncludePath",
+    "IFSKIT_INC_PATH",
+    "KIT_SHARED_INC_PATH_WDK",
+    "WDK_UM_INC_PATH",
+    "CRT_INC_PATH",
   ].map((s) => s.toLowerCase()),
 );
 
@@ -694,16 +777,11 @@ const USER_PROPS_IMPORT = /^\$\(UserRootDir\)[\\/]Microsoft\.Cpp\.\$\(Platform\)
 /** ClCompile metadata that do not change what the open toolchain produces (diagnostics, IDE, MSVC-only codegen). */
 const IGNORED_CLCOMPILE = new Set(
   [
-    "WarningLevel",
-    "TreatWarningAsError",
-    "DisableSpecificWarnings",
-    "TreatSpecificWarningsAsErrors",
     "EnablePREfast",
     "PREfastAdditionalOptions",
     "PREfastAdditionalPlugins",
     "PREfastLog",
     "PREfastRulesetFile",
-    "DebugInformationFormat",
     "SDLCheck",
     "ConformanceMode",
     "MultiProcessorCompilation",
@@ -755,7 +833,6 @@ const IGNORED_CLCOMPILE = new Set(
     "EnforceTypeConversionRules",
     "ProgramDatabaseFileName",
     "PrecompiledHeaderOutputFile",
-    "PrecompiledHeaderFile",
     "WppKernelMode",
     "WppEnabled",
     "WppRecorderEnabled",
@@ -767,7 +844,6 @@ const IGNORED_CLCOMPILE = new Set(
 /** Link metadata that do not change what the open toolchain produces. */
 const IGNORED_LINK = new Set(
   [
-    "GenerateDebugInformation",
     "AdditionalLibraryDirectories",
     "TreatLinkerWarningAsErrors",
     "OptimizeReferences",
@@ -804,7 +880,6 @@ const IGNORED_LINK = new Set(
 /** ItemDefinitionGroup tools whose settings only matter for items this evaluator rejects anyway. */
 const IGNORED_TOOLS = new Set(
   [
-    "ResourceCompile",
     "Midl",
     "Lib",
     "Manifest",
@@ -843,19 +918,19 @@ const PASSIVE_ITEMS = new Set(
     "Filter",
     "CopyFileToFolders",
     "DriverFile",
+    // INF files are packaging (stampinf/inf2cat), not compilation: the binaries are the same without them
+    "Inf",
   ].map((s) => s.toLowerCase()),
 );
 
 /** Item types whose presence changes the build and which the open toolchain cannot honour. */
 const UNSUPPORTED_ITEMS: Record<string, string> = {
-  resourcecompile: "resource scripts (ResourceCompile, .rc)",
   custombuild: "custom build tools (CustomBuild)",
   masm: "assembler sources (MASM)",
   marmasm: "assembler sources (MARMASM)",
   midl: "MIDL interface files (Midl)",
   library: "prebuilt libraries (Library items)",
   projectreference: "project references (ProjectReference): list the projects in a .sln instead",
-  inf: "INF files (Inf: stampinf/inf2cat packaging)",
   messagecompile: "message files (MessageCompile, .mc)",
   fxcompile: "shaders (FxCompile)",
   wpp: "WPP tracing",
@@ -875,7 +950,7 @@ export function readVcxproj(file: string): VcxProject {
   const abs = path.resolve(file);
   let text: string;
   try {
-    text = fs.readFileSync(abs, "utf8");
+    text = decodeText(fs.readFileSync(abs));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") fail(abs, undefined, "project file not found");
@@ -916,6 +991,49 @@ export function readVcxproj(file: string): VcxProject {
   };
 }
 
+/**
+ * The text of a file as MSBuild and the Visual Studio tools read it: UTF-16 (little or big endian) when it starts
+ * with that byte-order mark, else UTF-8 (a UTF-8 byte-order mark is kept as U+FEFF for the caller to skip).
+ */
+export function decodeText(buf: Buffer): string {
+  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) return buf.subarray(2).toString("utf16le");
+  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) {
+    const swapped = Buffer.from(buf.subarray(2));
+    swapped.swap16();
+    return swapped.toString("utf16le");
+  }
+  return buf.toString("utf8");
+}
+
+/**
+ * `p` as it exists on disk, matching each missing component in any letter case (Windows file systems are case
+ * insensitive, so projects name files in any case). Returns `p` itself when it exists or nothing matches.
+ */
+export function resolveCaseInsensitive(p: string): string {
+  const abs = path.resolve(p);
+  if (fs.existsSync(abs)) return abs;
+  const parts = abs.split(path.sep).filter((x) => x.length > 0);
+  let cur: string = path.sep;
+  for (const part of parts) {
+    const exact = path.join(cur, part);
+    if (fs.existsSync(exact)) {
+      cur = exact;
+      continue;
+    }
+    let names: string[];
+    try {
+      names = fs.readdirSync(cur);
+    } catch {
+      return abs;
+    }
+    const lower = part.toLowerCase();
+    const match = names.filter((n) => n.toLowerCase() === lower).sort()[0];
+    if (match === undefined) return abs;
+    cur = path.join(cur, match);
+  }
+  return cur;
+}
+
 function emptySettings(): ClCompileSettings {
   return {
     additionalIncludeDirectories: [],
@@ -927,6 +1045,14 @@ function emptySettings(): ClCompileSettings {
     runtimeLibrary: "",
     languageStandardC: "",
     languageStandard: "",
+    precompiledHeader: "",
+    precompiledHeaderFile: "",
+    warningLevel: "",
+    treatWarningAsError: false,
+    disableSpecificWarnings: [],
+    treatSpecificWarningsAsErrors: [],
+    debugInformationFormat: "",
+    additionalOptions: { text: "", line: 0 },
   };
 }
 
@@ -948,11 +1074,11 @@ function expandWildcard(pattern: string, baseDir: string, file: string, line: nu
   );
   let names: string[] = [];
   try {
-    names = fs.readdirSync(dir).filter((n) => re.test(n));
+    names = fs.readdirSync(resolveCaseInsensitive(dir)).filter((n) => re.test(n));
   } catch {
     names = [];
   }
-  return names.sort().map((n) => path.join(dir, n));
+  return names.sort().map((n) => path.join(resolveCaseInsensitive(dir), n));
 }
 
 /**
@@ -989,10 +1115,12 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
   const slash = (d: string) => (d.endsWith("/") ? d : `${d}/`);
   const props: Props = new Map();
   const names = new Map<string, string>(); // lower -> first spelling
-  const setProp = (name: string, value: string, undefinedRefs: string[] = []) => {
+  const propLines = new Map<string, number>(); // lower -> line of the element that last set it
+  const setProp = (name: string, value: string, undefinedRefs: string[] = [], line?: number) => {
     const key = name.toLowerCase();
     if (!names.has(key)) names.set(key, name);
     props.set(key, { value, undefinedRefs });
+    if (line !== undefined) propLines.set(key, line);
   };
   // Global properties: a project cannot override them (MSBuild semantics).
   const globals = new Set<string>();
@@ -1021,12 +1149,29 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
   setProp("ProjectPath", file);
   setProp("IncludePath", "");
   setProp("PlatformTarget", match.platform);
+  // Microsoft.Cpp.Default.props: intermediate and output folders (relative to the project; generated files such as
+  // MIDL or WPP headers would be there)
+  setProp("IntDir", `${match.platform}\\${match.configuration}\\`);
+  setProp(
+    "OutDir",
+    options.solutionDir
+      ? `${slash(path.resolve(options.solutionDir))}${match.platform}/${match.configuration}/`
+      : `${match.platform}\\${match.configuration}\\`,
+  );
+  for (const [k, v] of Object.entries(options.toolchainProperties ?? {})) setProp(k, v);
 
   const baseCtx = (line: number, what: string): ExpandContext => ({ file, line, props, what });
   const cond = (el: XmlElement): boolean => {
     const c = el.attributes.Condition;
     if (c === undefined) return true;
     return evaluateCondition(c, baseCtx(el.line, `Condition of <${el.name}>`), projectDir);
+  };
+  /** The condition of a metadata element: `%(Name)` and `%(Type.Name)` read the item's metadata so far. */
+  const condMeta = (el: XmlElement, type: string, metadata: Map<string, string>): boolean => {
+    const c = el.attributes.Condition;
+    if (c === undefined) return true;
+    const ctx = { ...baseCtx(el.line, `Condition of <${el.name}>`), metadata, metadataType: type };
+    return evaluateCondition(c, ctx, projectDir);
   };
 
   // ---- pass 1: properties (and imports, in document order) ----
@@ -1053,7 +1198,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
             if (!cond(p)) continue;
             if (globals.has(p.name.toLowerCase())) continue;
             const v = expand(p.text.trim(), baseCtx(p.line, `property ${p.name}`));
-            setProp(p.name, v.value, v.undefinedRefs);
+            setProp(p.name, v.value, v.undefinedRefs, p.line);
           }
           break;
         case "Import":
@@ -1093,6 +1238,10 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
   propertyPass(project.root.children);
 
   const prop = (name: string): string => props.get(name.toLowerCase())?.value ?? "";
+  for (const [k, v] of Object.entries(options.derivedProperties?.(prop) ?? {})) {
+    if (!propLines.has(k.toLowerCase())) setProp(k, v);
+  }
+  options.checkProperties?.(prop, (name) => propLines.get(name.toLowerCase()));
   const configurationTypeRaw = prop("ConfigurationType") || "Application";
   const configurationType = CONFIGURATION_TYPES.find((t) => t.toLowerCase() === configurationTypeRaw.toLowerCase());
   if (!configurationType) {
@@ -1138,7 +1287,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
         if (isWindowsAbsolute(part)) {
           fail(file, line, `${what} entry '${part}' is an absolute Windows path, which cannot exist on this machine`);
         }
-        out.push(path.resolve(projectDir, toPosixPath(part)));
+        out.push(resolveCaseInsensitive(path.resolve(projectDir, toPosixPath(part))));
       }
     }
     return out;
@@ -1153,7 +1302,12 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
     for (const tool of el.children) {
       if (!cond(tool)) continue;
       const toolKey = tool.name.toLowerCase();
-      if (toolKey !== "clcompile" && toolKey !== "link" && !IGNORED_TOOLS.has(toolKey)) {
+      if (
+        toolKey !== "clcompile" &&
+        toolKey !== "link" &&
+        toolKey !== "resourcecompile" &&
+        !IGNORED_TOOLS.has(toolKey)
+      ) {
         fail(file, tool.line, `settings for tool <${tool.name}> are not supported by the open toolchain`, tool.name);
       }
       const current = defs.get(toolKey) ?? new Map<string, string>();
@@ -1162,7 +1316,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
         current.set("additionaldependencies", "%(AdditionalDependencies)");
       }
       for (const m of tool.children) {
-        if (!cond(m)) continue;
+        if (!condMeta(m, tool.name, current)) continue;
         const key = m.name.toLowerCase();
         const what = `${tool.name}/${m.name}`;
         const raw = substituteMetadata(m.text.trim(), current, { file, line: m.line, what });
@@ -1183,6 +1337,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
   }
   const clDefs = defs.get("clcompile") ?? new Map<string, string>();
   const linkDefs = defs.get("link") ?? new Map<string, string>();
+  const rcDefs = defs.get("resourcecompile") ?? new Map<string, string>();
 
   const checkClMetadata = (meta: Map<string, string>, lineOf: (key: string) => number) => {
     for (const [key, raw] of meta) {
@@ -1193,7 +1348,13 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
           : expand(raw, baseCtx(line, `ClCompile/${key}`)).value;
       if (IGNORED_CLCOMPILE.has(key)) {
         if ((key === "wppenabled" || key === "wpprecorderenabled") && value.toLowerCase() === "true") {
-          fail(file, line, "WPP software tracing (WppEnabled) is not supported by the open toolchain", "WppEnabled");
+          const name = key === "wppenabled" ? "WppEnabled" : "WppRecorderEnabled";
+          fail(
+            file,
+            line,
+            `WPP software tracing (${name}=true) is not supported by the open toolchain (it has no tracewpp preprocessor); build this project with the adk toolchain (Visual Studio + WDK)`,
+            name,
+          );
         }
         continue;
       }
@@ -1208,25 +1369,25 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
         case "languagestandard_c":
         case "languagestandard":
         case "excludedfrombuild":
+        case "precompiledheaderfile":
+        case "additionaloptions": // mapped (or refused, naming the option) by the toolchain
+        case "debuginformationformat":
+        case "disablespecificwarnings":
+        case "treatspecificwarningsaserrors":
           break;
         case "precompiledheader":
-          if (value !== "" && value.toLowerCase() !== "notusing") {
-            fail(
-              file,
-              line,
-              `precompiled headers (PrecompiledHeader=${value}) are not supported by the open toolchain; set it to NotUsing`,
-              "PrecompiledHeader",
-            );
+          if (!["", "create", "use", "notusing"].includes(value.trim().toLowerCase())) {
+            fail(file, line, `PrecompiledHeader=${value} is not Create, Use or NotUsing`, "PrecompiledHeader");
           }
           break;
-        case "additionaloptions":
-          if (value.replace(/%\(AdditionalOptions\)/gi, "").trim() !== "") {
-            fail(
-              file,
-              line,
-              `raw compiler options (ClCompile AdditionalOptions '${value.trim()}') are not supported by the open toolchain`,
-              "AdditionalOptions",
-            );
+        case "warninglevel":
+          if (!/^(|turnoffallwarnings|level[0-4]|enableallwarnings)$/i.test(value.trim())) {
+            fail(file, line, `WarningLevel=${value} is not a warning level (Level1..Level4, ...)`, "WarningLevel");
+          }
+          break;
+        case "treatwarningaserror":
+          if (!/^(|true|false)$/i.test(value.trim())) {
+            fail(file, line, `TreatWarningAsError=${value} is not true or false`, "TreatWarningAsError");
           }
           break;
         case "callingconvention":
@@ -1271,16 +1432,8 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
       case "additionaldependencies":
       case "subsystem":
       case "entrypointsymbol":
-        break;
-      case "additionaloptions":
-        if (value.replace(/%\(AdditionalOptions\)/gi, "").trim() !== "") {
-          fail(
-            file,
-            line,
-            `raw linker options (Link AdditionalOptions '${value.trim()}') are not supported`,
-            "AdditionalOptions",
-          );
-        }
+      case "additionaloptions": // mapped (or refused, naming the option) by the toolchain
+      case "generatedebuginformation":
         break;
       case "moduledefinitionfile":
       case "delayloaddlls":
@@ -1300,7 +1453,19 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
     }
   }
 
-  const settingsFrom = (meta: Map<string, string>, line: number): ClCompileSettings => {
+  const warningNumbers = (text: string, line: number, what: string): number[] => {
+    const out: number[] = [];
+    for (const part of splitList(text)) {
+      if (!/^\d+$/.test(part)) fail(file, line, `${what} entry '${part}' is not a warning number`, what);
+      out.push(Number(part));
+    }
+    return out;
+  };
+  const settingsFrom = (
+    meta: Map<string, string>,
+    line: number,
+    lineOf: (key: string) => number = () => line,
+  ): ClCompileSettings => {
     const s = emptySettings();
     const raw = (k: string) => meta.get(k.toLowerCase()) ?? "";
     const get = (k: string) => expand(raw(k), baseCtx(line, `ClCompile/${k}`)).value;
@@ -1321,6 +1486,23 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
     s.runtimeLibrary = get("RuntimeLibrary");
     s.languageStandardC = get("LanguageStandard_C");
     s.languageStandard = get("LanguageStandard");
+    s.precompiledHeader = get("PrecompiledHeader").trim();
+    s.precompiledHeaderFile = get("PrecompiledHeaderFile").trim();
+    s.warningLevel = get("WarningLevel").trim();
+    s.treatWarningAsError = get("TreatWarningAsError").trim().toLowerCase() === "true";
+    s.disableSpecificWarnings = warningNumbers(get("DisableSpecificWarnings"), line, "DisableSpecificWarnings");
+    s.treatSpecificWarningsAsErrors = warningNumbers(
+      get("TreatSpecificWarningsAsErrors"),
+      line,
+      "TreatSpecificWarningsAsErrors",
+    );
+    s.debugInformationFormat = get("DebugInformationFormat").trim();
+    s.additionalOptions = {
+      text: get("AdditionalOptions")
+        .replace(/%\(AdditionalOptions\)/gi, "")
+        .trim(),
+      line: lineOf("additionaloptions"),
+    };
     for (const d of s.preprocessorDefinitions) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*(=.*)?$/s.test(d)) {
         fail(file, line, `PreprocessorDefinitions entry '${d}' is not NAME or NAME=VALUE`, "PreprocessorDefinitions");
@@ -1329,10 +1511,71 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
     return s;
   };
   // Validate the definitions once, even when no item uses them.
-  settingsFrom(clDefs, project.root.line);
+  const clDefLine = (k: string) => defLines.get(`clcompile/${k}`) ?? project.root.line;
+  settingsFrom(clDefs, project.root.line, clDefLine);
+
+  const RC_KNOWN = new Set([
+    "additionalincludedirectories",
+    "preprocessordefinitions",
+    "undefinepreprocessordefinitions",
+    "culture",
+    "nullterminatestrings",
+    "ignorestandardincludepath",
+    "excludedfrombuild",
+    "resourceoutputfilename",
+    "showprogress",
+    "suppressstartupbanner",
+    "additionaloptions",
+  ]);
+  const rcSettingsFrom = (meta: Map<string, string>, lineOf: (key: string) => number): ResourceCompileSettings => {
+    for (const [key, raw] of meta) {
+      const line = lineOf(key);
+      const value =
+        key === "additionalincludedirectories" ? raw : expand(raw, baseCtx(line, `ResourceCompile/${key}`)).value;
+      if (!RC_KNOWN.has(key) && value.trim() !== "") {
+        fail(file, line, `ResourceCompile setting <${key}> is not supported by the open toolchain`, key);
+      }
+      if (key === "additionaloptions" && value.replace(/%\(AdditionalOptions\)/gi, "").trim() !== "") {
+        fail(
+          file,
+          line,
+          `resource compiler options (ResourceCompile AdditionalOptions '${value.trim()}') are not supported by the open toolchain`,
+          "AdditionalOptions",
+        );
+      }
+    }
+    const get = (k: string) =>
+      expand(meta.get(k.toLowerCase()) ?? "", baseCtx(lineOf(k.toLowerCase()), `ResourceCompile/${k}`)).value;
+    const defs = splitList(get("PreprocessorDefinitions"));
+    for (const d of defs) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*(=.*)?$/s.test(d)) {
+        fail(
+          file,
+          lineOf("preprocessordefinitions"),
+          `ResourceCompile PreprocessorDefinitions entry '${d}' is not NAME or NAME=VALUE`,
+          "PreprocessorDefinitions",
+        );
+      }
+    }
+    return {
+      additionalIncludeDirectories: pathList(
+        meta.get("additionalincludedirectories") ?? "",
+        lineOf("additionalincludedirectories"),
+        "ResourceCompile AdditionalIncludeDirectories",
+      ),
+      preprocessorDefinitions: defs,
+      undefinePreprocessorDefinitions: splitList(get("UndefinePreprocessorDefinitions")),
+      culture: get("Culture").trim(),
+      nullTerminateStrings: get("NullTerminateStrings").trim().toLowerCase() === "true",
+      ignoreStandardIncludePath: get("IgnoreStandardIncludePath").trim().toLowerCase() === "true",
+    };
+  };
+  const rcDefLine = (k: string) => defLines.get(`resourcecompile/${k}`) ?? project.root.line;
+  rcSettingsFrom(rcDefs, rcDefLine);
 
   // ---- pass 3: items ----
   const sources: VcxSource[] = [];
+  const resources: VcxResource[] = [];
   const excludedSources: string[] = [];
   const headers: string[] = [];
   const packageReferences: string[] = [];
@@ -1387,7 +1630,7 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
         const meta = new Map(clDefs);
         const lines = new Map<string, number>();
         for (const m of item.children) {
-          if (!cond(m)) continue;
+          if (!condMeta(m, item.name, meta)) continue;
           const key = m.name.toLowerCase();
           meta.set(
             key,
@@ -1399,10 +1642,38 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
         const excluded =
           expand(meta.get("excludedfrombuild") ?? "", baseCtx(item.line, "ExcludedFromBuild")).value.toLowerCase() ===
           "true";
+        const settings = settingsFrom(meta, item.line, (k) => lines.get(k) ?? clDefLine(k));
         for (const f of files) {
           if (isWindowsAbsolute(f)) fail(file, item.line, `source '${f}' is an absolute Windows path`);
           if (excluded) excludedSources.push(f);
-          else sources.push({ file: f, include, line: item.line, settings: settingsFrom(meta, item.line) });
+          else sources.push({ file: resolveCaseInsensitive(f), include, line: item.line, settings });
+        }
+      } else if (type === "resourcecompile") {
+        if (incExpanded.undefinedRefs.length > 0) {
+          fail(
+            file,
+            item.line,
+            `ResourceCompile Include '${include}' uses $(${incExpanded.undefinedRefs[0]}), which is not defined`,
+          );
+        }
+        const meta = new Map(rcDefs);
+        const lines = new Map<string, number>();
+        for (const m of item.children) {
+          if (!condMeta(m, item.name, meta)) continue;
+          const key = m.name.toLowerCase();
+          meta.set(
+            key,
+            substituteMetadata(m.text.trim(), meta, { file, line: m.line, what: `${item.name}/${m.name}` }),
+          );
+          lines.set(key, m.line);
+        }
+        const excluded =
+          expand(meta.get("excludedfrombuild") ?? "", baseCtx(item.line, "ExcludedFromBuild")).value.toLowerCase() ===
+          "true";
+        const settings = rcSettingsFrom(meta, (k) => lines.get(k) ?? rcDefLine(k));
+        for (const f of files) {
+          if (isWindowsAbsolute(f)) fail(file, item.line, `resource script '${f}' is an absolute Windows path`);
+          if (!excluded) resources.push({ file: resolveCaseInsensitive(f), include, line: item.line, settings });
         }
       } else if (type === "clinclude") {
         headers.push(...files.filter((f) => !isWindowsAbsolute(f)));
@@ -1425,8 +1696,8 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
     }
   }
 
-  const linkGet = (k: string) =>
-    expand(linkDefs.get(k.toLowerCase()) ?? "", baseCtx(project.root.line, `Link/${k}`)).value;
+  const linkLine = (k: string) => defLines.get(`link/${k.toLowerCase()}`) ?? project.root.line;
+  const linkGet = (k: string) => expand(linkDefs.get(k.toLowerCase()) ?? "", baseCtx(linkLine(k), `Link/${k}`)).value;
   const depsRaw = linkDefs.get("additionaldependencies") ?? "%(AdditionalDependencies)";
   const inheritsDefaultDependencies = /%\(AdditionalDependencies\)/i.test(depsRaw);
   const additionalDependencies = splitList(
@@ -1443,6 +1714,8 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
 
   const properties: Record<string, string> = {};
   for (const key of [...props.keys()].sort()) properties[names.get(key) ?? key] = props.get(key)!.value;
+  const propertyLines: Record<string, number> = {};
+  for (const key of [...propLines.keys()].sort()) propertyLines[names.get(key) ?? key] = propLines.get(key)!;
 
   return {
     file,
@@ -1461,16 +1734,26 @@ export function evaluateVcxproj(project: VcxProject, options: EvaluateOptions): 
     platformToolset: prop("PlatformToolset"),
     includePath,
     sources,
+    resources,
     excludedSources,
     headers,
     link: {
       subsystem: linkGet("SubSystem"),
+      generateDebugInformation: linkGet("GenerateDebugInformation").trim(),
+      additionalOptions: {
+        text: linkGet("AdditionalOptions")
+          .replace(/%\(AdditionalOptions\)/gi, "")
+          .trim(),
+        line: linkLine("AdditionalOptions"),
+      },
+      additionalDependenciesLine: linkLine("AdditionalDependencies"),
       entryPointSymbol: linkGet("EntryPointSymbol"),
       additionalDependencies,
       inheritsDefaultDependencies,
     },
     packageReferences,
     properties,
+    propertyLines,
   };
 }
 

@@ -77,6 +77,15 @@ export interface DriverBuildOutput {
   project: string;
 }
 
+/** One produced program database (the open toolchain's `<TargetName>.pdb` beside its binary). */
+export interface DriverBuildSymbols {
+  path: string;
+  size: number;
+  sha256: string;
+  /** The binary it describes, as keyed in `files`. */
+  binary: string;
+}
+
 /**
  * The digest of each project's own inputs, computed without running a tool: the project file, its sources and
  * the headers in its project folder and include folders inside the solution tree, plus configuration, platform
@@ -129,8 +138,10 @@ export function projectRevisions(
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 export class DriverBuild extends pulumi.dynamic.Resource {
-  /** Produced files by name (`sioctl.sys`, `ioctlapp.exe`). */
+  /** Produced binaries by path inside outDir (`sioctl.sys`, `ioctlapp.exe`). */
   declare readonly files: pulumi.Output<Record<string, DriverBuildOutput>>;
+  /** Produced program databases by path inside outDir (`sioctl.pdb`): the debugger's symbols. */
+  declare readonly symbols: pulumi.Output<Record<string, DriverBuildSymbols>>;
   /** Whether the output folder was created by this build (removed on delete when empty). */
   declare readonly outDirCreated: pulumi.Output<boolean>;
   /** sha256 over every input's content, the flags and the toolchain version. */
@@ -149,6 +160,7 @@ export class DriverBuild extends pulumi.dynamic.Resource {
       name,
       {
         files: undefined,
+        symbols: undefined,
         outDirCreated: undefined,
         inputsHash: undefined,
         inputs: undefined,

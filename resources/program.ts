@@ -28,6 +28,8 @@ export interface StackOutputs {
   isoSha256: pulumi.Output<string>;
   isoSize: pulumi.Output<number>;
   builtFiles: pulumi.Output<Record<string, { path: string; sha256: string; machine: string; signed: boolean }>>;
+  /** The program databases beside the built files (the debugger's symbol path is their folder). */
+  symbolFiles: pulumi.Output<Record<string, { path: string; sha256: string }>>;
   injectedFiles: pulumi.Output<Record<string, { sha256: string; size: number }>>;
   bcdSettings: pulumi.Output<Record<string, Record<string, string>>>;
   vmStartCommand: pulumi.Output<string> | string;
@@ -45,16 +47,21 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
 
   // what the build produces, and a digest of each project's own inputs (no tool runs)
   const extra = { toolchain, configuration: config.configuration, platform: r.platform };
-  let outputs: Array<{ outputName: string; kind: "driver" | "application" }>;
+  let outputs: Array<{ outputName: string; outputPath: string; kind: "driver" | "application" }>;
   let revisions: Record<string, string>;
   if (toolchain === "open") {
     const plan = planBuild({ project: r.project, configuration: config.configuration, platform: r.platform });
     outputs = plan.projects;
-    revisions = projectRevisions(plan.projects, plan.rootDir, extra);
+    // keyed by the output's path inside the build folder (two projects may make files of the same name)
+    revisions = projectRevisions(
+      plan.projects.map((p) => ({ ...p, outputName: p.outputPath })),
+      plan.rootDir,
+      extra,
+    );
   } else {
     // MSBuild builds it: read the project files without the open toolchain's checks
     const facts = readAdkProjectFacts(r.project, config.configuration, r.platform);
-    outputs = facts.outputs.map((o) => ({ outputName: o.name, kind: o.kind }));
+    outputs = facts.outputs.map((o) => ({ outputName: o.name, outputPath: o.name, kind: o.kind }));
     revisions = projectRevisions(
       facts.outputs.map((o) => ({
         outputName: o.name,
@@ -127,9 +134,9 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   const files: Record<string, { source: string; revision: pulumi.Output<string> }> = {};
   const p = toolchain === "adk" ? nodePath.win32 : nodePath.posix;
   for (const proj of outputs) {
-    files[`${r.injectDir}/${proj.outputName}`] = {
-      source: p.join(r.buildDir, proj.outputName),
-      revision: thumbprint.apply((t) => sha256(`${revisions[proj.outputName]}:${proj.kind === "driver" ? t : ""}`)),
+    files[`${r.injectDir}/${proj.outputPath}`] = {
+      source: p.join(r.buildDir, ...proj.outputPath.split("/")),
+      revision: thumbprint.apply((t) => sha256(`${revisions[proj.outputPath]}:${proj.kind === "driver" ? t : ""}`)),
     };
   }
   const inject = new InjectedFiles(
@@ -206,6 +213,11 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
       const out: Record<string, { path: string; sha256: string; machine: string; signed: boolean }> = {};
       for (const [n, v] of Object.entries(f ?? {}))
         out[n] = { path: v.path, sha256: v.sha256, machine: v.machine, signed: v.signed };
+      return out;
+    }),
+    symbolFiles: build.symbols.apply((f) => {
+      const out: Record<string, { path: string; sha256: string }> = {};
+      for (const [n, v] of Object.entries(f ?? {})) out[n] = { path: v.path, sha256: v.sha256 };
       return out;
     }),
     injectedFiles: commit.committed.apply((c) => {

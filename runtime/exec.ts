@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { Readable } from "node:stream";
 import { WinpeError } from "./errors";
 
 export interface RunOptions {
@@ -19,6 +20,8 @@ export interface RunOptions {
   resource?: string;
   /** Bytes written to the tool's standard input. */
   input?: string | Buffer;
+  /** A stream piped to the tool's standard input instead (for input written while the tool runs). */
+  stdin?: Readable;
   /** Kill the tool (SIGKILL) after this many milliseconds. @default no limit */
   timeoutMs?: number;
   /** Exit codes that count as success. @default [0] */
@@ -74,6 +77,10 @@ const TOOL_PACKAGES: Record<string, string> = {
   "lld-link": "lld",
   "llvm-readobj": "llvm",
   "llvm-dlltool": "llvm",
+  "llvm-rc": "llvm",
+  "llvm-lib": "llvm",
+  "llvm-nm": "llvm",
+  "llvm-objdump": "llvm",
   osslsigncode: "osslsigncode",
   openssl: "openssl",
   fusermount3: "fuse3",
@@ -249,7 +256,10 @@ export function runTool(tool: string, argv: readonly string[], opts: RunOptions 
         reject(new ToolError(`'${path.basename(tool)}' ${why}${detail ? `:\n${detail}` : ""}`, tool, exitCode, stderr));
       }
     });
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    if (opts.stdin !== undefined && child.stdin) {
+      child.stdin.on("error", () => undefined); // the tool may exit before reading it all
+      opts.stdin.pipe(child.stdin);
+    } else if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
   });
 }

@@ -11,14 +11,14 @@ import { planDriverBuild, readAdkProjectFacts } from "../../toolchains/adk/plan"
 import { runAdk } from "../../toolchains/adk/run";
 import { type BuildInputFile, buildProject, changedInputs } from "../../toolchains/open/build";
 import { signFile, verifySignature } from "../../toolchains/open/sign";
-import { DriverBuildArgsSchema, type DriverBuildOutput } from "../driver-build";
+import { DriverBuildArgsSchema, type DriverBuildOutput, type DriverBuildSymbols } from "../driver-build";
 import { installEngineLog } from "./engine-log";
 import { checkWith, InputError, parseInputs } from "./errors";
 
 installEngineLog();
 
 const TYPE = "DriverBuild";
-const OUTPUT_KEYS = ["files", "outDirCreated", "inputsHash", "inputs", "toolchainVersion", "drift"] as const;
+const OUTPUT_KEYS = ["files", "symbols", "outDirCreated", "inputsHash", "inputs", "toolchainVersion", "drift"] as const;
 const MACHINES: Record<number, string> = { 34404: "x64", 43620: "ARM64", 332: "x86" };
 const SUBSYSTEMS: Record<number, string> = { 1: "native", 2: "windows", 3: "console", 10: "efi-application" };
 
@@ -80,26 +80,37 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
     throw e;
   });
   const files: Record<string, DriverBuildOutput> = {};
+  const symbols: Record<string, DriverBuildSymbols> = {};
   const root = path.dirname(a.project);
+  // keyed by the path inside outDir (the file name, or <project folder>/<name> when two projects share a name)
+  const key = (p: string) => path.relative(a.outDir, p).split(path.sep).join("/");
   for (const o of r.outputs) {
     if (a.signing && o.kind === "driver") {
       await signFile(o.path, a.signing, { resource });
       const v = await verifySignature(o.path, a.signing.certPem, { resource });
       if (!v.valid) throw new Error(`${TYPE}: osslsigncode could not verify the signature of ${o.path}:\n${v.output}`);
     }
-    files[path.basename(o.path)] = describe(o.path, path.relative(root, o.project).split(path.sep).join("/"), o.kind);
-    ledger.record(o.path, files[path.basename(o.path)].sha256, who);
+    files[key(o.path)] = describe(o.path, path.relative(root, o.project).split(path.sep).join("/"), o.kind);
+    ledger.record(o.path, files[key(o.path)].sha256, who);
+  }
+  for (const s of r.symbols) {
+    symbols[key(s.path)] = { path: s.path, size: s.size, sha256: s.sha256, binary: key(s.binary) };
+    ledger.record(s.path, s.sha256, who);
   }
   // files an earlier build produced that this one did not: remove them (as we wrote them only)
-  for (const [name, f] of Object.entries((olds?.files ?? {}) as Record<string, DriverBuildOutput>)) {
-    if (name in files) continue;
+  const earlier = [
+    ...Object.entries((olds?.files ?? {}) as Record<string, DriverBuildOutput>).filter(([n]) => !(n in files)),
+    ...Object.entries((olds?.symbols ?? {}) as Record<string, DriverBuildSymbols>).filter(([n]) => !(n in symbols)),
+  ];
+  for (const [, f] of earlier) {
     const kept = ledger.remove(f.path, [f.sha256]);
     if (kept) void report(who, kept, "warning");
   }
-  void report(who, `built ${Object.keys(files).join(", ")}`, "info", true);
+  void report(who, `built ${[...Object.keys(files), ...Object.keys(symbols)].join(", ")}`, "info", true);
   return {
     ...a,
     files,
+    symbols,
     outDirCreated,
     inputsHash: r.inputsHash,
     inputs: r.inputs,
@@ -122,7 +133,8 @@ async function buildWithAdk(a: ReturnType<typeof parse>, resource: string, onPro
     files[o.name] = describe(file, path.relative(path.dirname(a.project), o.projectFile), o.kind);
   }
   const inputs = Object.values(files).map((f) => ({ path: f.path, sha256: f.sha256 }));
-  return { ...a, files, inputsHash: "", inputs, toolchainVersion: "msbuild", drift: [] as string[] };
+  const symbols: Record<string, DriverBuildSymbols> = {};
+  return { ...a, files, symbols, inputsHash: "", inputs, toolchainVersion: "msbuild", drift: [] as string[] };
 }
 
 export async function check(
@@ -163,7 +175,10 @@ export async function update(
 
 /** Refresh: outputs deleted or altered by hand are drift. */
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
-  const files = (props.files ?? {}) as Record<string, DriverBuildOutput>;
+  const files = {
+    ...((props.files ?? {}) as Record<string, DriverBuildOutput>),
+    ...((props.symbols ?? {}) as Record<string, DriverBuildSymbols>),
+  };
   const drift: string[] = [];
   for (const [name, f] of Object.entries(files)) {
     try {
@@ -181,10 +196,13 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
  * with a notice), and the output folder when we created it and that leaves it empty.
  */
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
-  const files = (props.files ?? {}) as Record<string, DriverBuildOutput>;
+  const files = [
+    ...Object.values((props.files ?? {}) as Record<string, DriverBuildOutput>),
+    ...Object.values((props.symbols ?? {}) as Record<string, DriverBuildSymbols>),
+  ];
   const outDir = String(props.outDir ?? "");
   const ledger = ledgerOf({ outDir, stateDir: props.stateDir as string | undefined });
-  for (const f of Object.values(files)) {
+  for (const f of files) {
     const kept = ledger.remove(f.path, [f.sha256]);
     if (kept) void report(TYPE, kept, "warning");
   }

@@ -176,11 +176,13 @@ describe("examples/ioctl project files", () => {
         expect(s.runtimeLibrary).toBe(configuration === "Debug" ? "MultiThreadedDebug" : "MultiThreaded");
         expect(s.additionalIncludeDirectories).toEqual([path.join(EXAMPLE, "inc")]); // $(MSBuildThisFileDirectory)..\inc
         expect(s.preprocessorDefinitions).toEqual([configuration === "Debug" ? "_DEBUG" : "NDEBUG", "_CONSOLE"]);
-        expect(c.link).toEqual({
+        expect(c.link).toMatchObject({
           subsystem: "Console",
           entryPointSymbol: "",
           additionalDependencies: ["advapi32.lib", "kernel32.lib"],
           inheritsDefaultDependencies: true,
+          generateDebugInformation: "true",
+          additionalOptions: { text: "" },
         });
       });
     }
@@ -347,9 +349,9 @@ describe("MSBuild evaluation", () => {
       "Import",
     ],
     [
-      "precompiled headers",
-      `<ItemGroup><ClCompile Include="main.c"><PrecompiledHeader>Create</PrecompiledHeader></ClCompile></ItemGroup>`,
-      /precompiled headers \(PrecompiledHeader=Create\) are not supported/,
+      "a PrecompiledHeader value that is not Create, Use or NotUsing",
+      `<ItemGroup><ClCompile Include="main.c"><PrecompiledHeader>Sometimes</PrecompiledHeader></ClCompile></ItemGroup>`,
+      /:\d+: PrecompiledHeader=Sometimes is not Create, Use or NotUsing/,
       "PrecompiledHeader",
     ],
     [
@@ -371,9 +373,9 @@ describe("MSBuild evaluation", () => {
       "property function",
     ],
     [
-      "raw compiler options",
-      `<ItemDefinitionGroup><ClCompile><AdditionalOptions>/kernel %(AdditionalOptions)</AdditionalOptions></ClCompile></ItemDefinitionGroup><ItemGroup><ClCompile Include="main.c" /></ItemGroup>`,
-      /raw compiler options \(ClCompile AdditionalOptions '\/kernel'\)/,
+      "resource compiler options",
+      `<ItemDefinitionGroup><ResourceCompile><AdditionalOptions>/y %(AdditionalOptions)</AdditionalOptions></ResourceCompile></ItemDefinitionGroup><ItemGroup><ClCompile Include="main.c" /></ItemGroup>`,
+      /:\d+: resource compiler options \(ResourceCompile AdditionalOptions '\/y ?'\) are not supported/,
       "AdditionalOptions",
     ],
     [
@@ -385,14 +387,14 @@ describe("MSBuild evaluation", () => {
     [
       "WPP tracing",
       `<ItemDefinitionGroup><ClCompile><WppEnabled>true</WppEnabled></ClCompile></ItemDefinitionGroup><ItemGroup><ClCompile Include="main.c" /></ItemGroup>`,
-      /WPP software tracing \(WppEnabled\) is not supported/,
+      /:\d+: WPP software tracing \(WppEnabled=true\) is not supported by the open toolchain .*; build this project with the adk toolchain/,
       "WppEnabled",
     ],
     [
-      "a resource script",
-      `<ItemGroup><ClCompile Include="main.c" /><ResourceCompile Include="main.c" /></ItemGroup>`,
-      /resource scripts \(ResourceCompile, \.rc\) are not supported/,
-      "ResourceCompile",
+      "a message file",
+      `<ItemGroup><ClCompile Include="main.c" /><MessageCompile Include="main.c" /></ItemGroup>`,
+      /:\d+: message files \(MessageCompile, \.mc\) are not supported/,
+      "MessageCompile",
     ],
     [
       "an undefined macro in include folders",
@@ -530,5 +532,120 @@ ${extra}EndGlobal
       `Project("${SLN_PROJECT_TYPES.vcxproj}") = "drv", "drv\\drv.vcxproj", "${GUID_B}"\n\tProjectSection(ProjectDependencies) = postProject\n\t\t${GUID_A} = ${GUID_A}\n\tEndProjectSection\n`,
     );
     expect(() => solutionBuildPlan(parseSln(cyclic, "/c.sln"), "Debug", "x64")).toThrow(/dependency cycle/);
+  });
+});
+
+describe("what real WDK projects use (issue 14)", () => {
+  it("reads ResourceCompile items with their settings; precompiled-header, warning and debug settings", () => {
+    const file = project(
+      `
+  <ItemDefinitionGroup>
+    <ClCompile>
+      <PrecompiledHeader>Use</PrecompiledHeader>
+      <PrecompiledHeaderFile>pch.h</PrecompiledHeaderFile>
+      <WarningLevel>Level4</WarningLevel>
+      <TreatWarningAsError>true</TreatWarningAsError>
+      <DisableSpecificWarnings>4201;4214;%(DisableSpecificWarnings)</DisableSpecificWarnings>
+      <DebugInformationFormat>ProgramDatabase</DebugInformationFormat>
+      <AdditionalOptions>%(AdditionalOptions) /Gy /wd4100</AdditionalOptions>
+    </ClCompile>
+    <ResourceCompile>
+      <PreprocessorDefinitions>RC_LEVEL=2;%(PreprocessorDefinitions)</PreprocessorDefinitions>
+      <AdditionalIncludeDirectories>%(AdditionalIncludeDirectories);$(DDK_INC_PATH);..\\shared</AdditionalIncludeDirectories>
+      <Culture>0x0409</Culture>
+    </ResourceCompile>
+    <Link>
+      <AdditionalOptions>%(AdditionalOptions) /LARGEADDRESSAWARE</AdditionalOptions>
+      <GenerateDebugInformation>false</GenerateDebugInformation>
+    </Link>
+  </ItemDefinitionGroup>
+  <ItemGroup>
+    <ClCompile Include="pch.c"><PrecompiledHeader>Create</PrecompiledHeader></ClCompile>
+    <ClCompile Include="main.c" />
+    <ResourceCompile Include="Version.RC"><PreprocessorDefinitions>ONLY_HERE;%(PreprocessorDefinitions)</PreprocessorDefinitions></ResourceCompile>
+  </ItemGroup>`,
+      { sources: ["main.c", "pch.c", "version.rc"] },
+    );
+    const dir = path.dirname(file);
+    const c = evaluate(file);
+    const [pch, main] = c.sources;
+    expect(pch!.settings.precompiledHeader).toBe("Create");
+    expect(main!.settings).toMatchObject({
+      precompiledHeader: "Use",
+      precompiledHeaderFile: "pch.h",
+      warningLevel: "Level4",
+      treatWarningAsError: true,
+      disableSpecificWarnings: [4201, 4214],
+      debugInformationFormat: "ProgramDatabase",
+      additionalOptions: { text: "/Gy /wd4100" },
+    });
+    expect(main!.settings.additionalOptions.line).toBeGreaterThan(1);
+    // Version.RC written in another letter case than the file on disk (version.rc): found, as on Windows
+    expect(c.resources).toHaveLength(1);
+    expect(c.resources[0]!.file).toBe(path.join(dir, "version.rc"));
+    expect(c.resources[0]!.settings).toMatchObject({
+      preprocessorDefinitions: ["ONLY_HERE", "RC_LEVEL=2"],
+      additionalIncludeDirectories: [path.join(dir, "..", "shared")], // $(DDK_INC_PATH) is the toolchain's
+      culture: "0x0409",
+    });
+    expect(c.link.additionalOptions.text).toBe("/LARGEADDRESSAWARE");
+    expect(c.link.generateDebugInformation).toBe("false");
+  });
+
+  it("reads UTF-16 project files with a byte-order mark; a UTF-8 BOM and CRLF line ends count lines as MSBuild does", () => {
+    const file = project(
+      `<PropertyGroup><TargetName>wide</TargetName></PropertyGroup><ItemGroup><ClCompile Include="main.c" /></ItemGroup>`,
+    );
+    const text = fs.readFileSync(file, "utf8").replace(/\n/g, "\r\n");
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]));
+    expect(evaluate(file).targetName).toBe("wide");
+    fs.writeFileSync(
+      file,
+      `\ufeff${text.replace('<ClCompile Include="main.c" />', '<ClCompile Include="main.c">\r\n<Bogus>1</Bogus></ClCompile>')}`,
+    );
+    const e = errorOf(() => evaluate(file));
+    expect(e.line).toBe(text.slice(0, text.indexOf("<ClCompile")).split("\n").length + 1);
+  });
+
+  it("toolchain properties, derived properties, a property check, and %(Type.Name) in metadata conditions", () => {
+    const file = project(
+      `
+  <PropertyGroup><DriverType>WDM</DriverType><TargetVersion>Windows10</TargetVersion></PropertyGroup>
+  <ItemDefinitionGroup><ClCompile>
+    <PreprocessorDefinitions Condition="$(_NT_TARGET_VERSION) &gt;= $(_NT_TARGET_VERSION_WIN8)">NEW_ENOUGH;%(PreprocessorDefinitions)</PreprocessorDefinitions>
+    <PreprocessorDefinitions Condition="'%(ClCompile.CompileAs)' == ''">DEFAULT_LANG;%(PreprocessorDefinitions)</PreprocessorDefinitions>
+  </ClCompile><Link>
+    <AdditionalDependencies>$(DDK_LIB_PATH)\\wdmsec.lib;%(AdditionalDependencies)</AdditionalDependencies>
+  </Link></ItemDefinitionGroup>
+  <ItemGroup><ClCompile Include="main.c" /></ItemGroup>`,
+    );
+    const seen: string[] = [];
+    const c = loadVcxproj(file, {
+      configuration: "Debug",
+      platform: "x64",
+      toolchainProperties: { DDK_LIB_PATH: "/kit/km", _NT_TARGET_VERSION_WIN8: "0x0602" },
+      derivedProperties: (prop) => ({ _NT_TARGET_VERSION: prop("TargetVersion") === "Windows10" ? "0x0A00" : "0" }),
+      checkProperties: (prop, line) => void seen.push(`${prop("DriverType")}@${line("DriverType")}`),
+    });
+    expect(c.sources[0]!.settings.preprocessorDefinitions).toEqual(["DEFAULT_LANG", "NEW_ENOUGH"]);
+    expect(c.link.additionalDependencies).toEqual(["/kit/km\\wdmsec.lib"]);
+    expect(seen).toEqual([`WDM@${c.propertyLines.DriverType}`]);
+    expect(c.propertyLines.DriverType).toBeGreaterThan(1);
+    // a check that refuses stops the evaluation before the items are read
+    expect(() =>
+      loadVcxproj(file, {
+        configuration: "Debug",
+        platform: "x64",
+        checkProperties: () => {
+          throw new ProjectFormatError(`${file}: refused`, file);
+        },
+      }),
+    ).toThrow(/refused/);
+  });
+
+  it("INF files are packaging, not compilation: ignored", () => {
+    const file = project(`<ItemGroup><ClCompile Include="main.c" /><Inf Include="drv.inf" /></ItemGroup>`);
+    fs.writeFileSync(path.join(path.dirname(file), "drv.inf"), "[Version]\r\n");
+    expect(evaluate(file).sources).toHaveLength(1);
   });
 });

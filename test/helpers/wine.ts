@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PassThrough } from "node:stream";
 import { runTool } from "../../runtime/exec";
 
 export const WINE = ["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/wine"].find((p) => fs.existsSync(p));
@@ -22,13 +23,51 @@ export function requireWine(): { wine: string; wineserver: string } {
   return { wine: WINE, wineserver: WINESERVER };
 }
 
+/** What {@link runAppUnderWine} returns. */
+export interface WineRun {
+  /** The app's standard output. */
+  stdout: string;
+  /** Its standard error: Wine's own messages (FIXME lines for stubs when `debug` enables them). */
+  stderr: string;
+  /** Why the run ended early (the timeout), when it did. */
+  error?: string;
+  /** The app's exit code; null when it was stopped (`stopWhen`, or the timeout). */
+  exitCode: number | null;
+}
+
 /**
- * Run `ioctlapp.exe` in `runDir` (which also holds `sioctl.sys`) under Wine with a fresh prefix in `prefixDir`;
- * returns the app's standard output. The prefix's processes are always killed afterwards.
+ * Run a console app from `runDir` under Wine with a fresh prefix in `prefixDir`. The prefix's processes are always
+ * killed afterwards.
+ *
+ * @param opts.app the .exe in `runDir`; opts.args its arguments; opts.input bytes for its standard input;
+ *   opts.debug WINEDEBUG channels (`fixme+all` shows which Wine functions are stubs) @default "-all";
+ *   opts.stopWhen ends the app (every process of the prefix) once its output so far satisfies it, for apps that
+ *   loop until a key is pressed; opts.timeoutMs ends it likewise, with what it printed until then;
+ *   opts.type writes `text` to the app's standard input `afterMs` after its output first satisfies `when` (a user
+ *   typing at the app's prompt), then closes it
  */
-export async function runIoctlAppUnderWine(runDir: string, prefixDir: string, resource = "test/wine"): Promise<string> {
+export async function runAppUnderWine(
+  runDir: string,
+  prefixDir: string,
+  opts: {
+    app: string;
+    args?: string[];
+    input?: string;
+    debug?: string;
+    resource?: string;
+    timeoutMs?: number;
+    stopWhen?: (stdout: string) => boolean;
+    type?: { when: (stdout: string) => boolean; afterMs: number; text: string };
+  },
+): Promise<WineRun> {
   const { wine, wineserver } = requireWine();
-  const env = { WINEPREFIX: prefixDir, WINEDEBUG: "-all", WINEDLLOVERRIDES: "mscoree,mshtml=", DISPLAY: undefined };
+  const resource = opts.resource ?? "test/wine";
+  const env = {
+    WINEPREFIX: prefixDir,
+    WINEDEBUG: opts.debug ?? "-all",
+    WINEDLLOVERRIDES: "mscoree,mshtml=",
+    DISPLAY: undefined,
+  };
   const kill = () =>
     runTool(wineserver, ["-k"], { env, resource, okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
   // a wine process that hangs keeps runTool's pipes open through its children; `wineserver -k` ends them all
@@ -41,14 +80,55 @@ export async function runIoctlAppUnderWine(runDir: string, prefixDir: string, re
     }
   };
   try {
-    await guarded(180_000, runTool(wine, ["wineboot", "-i"], { env, resource }));
+    await guarded(180_000, runTool(wine, ["wineboot", "-i"], { env: { ...env, WINEDEBUG: "-all" }, resource }));
     await guarded(120_000, runTool(wineserver, ["-w"], { env, resource }));
-    const r = await guarded(
-      120_000,
-      runTool(wine, ["ioctlapp.exe"], { env, cwd: path.resolve(runDir), resource, okExitCodes: [0, 1, 2] }),
-    );
-    return r.stdout;
+    const okExitCodes = Array.from({ length: 256 }, (_, i) => i);
+    let stdout = "";
+    let stderr = "";
+    let stopped = false;
+    const stdin = opts.type ? new PassThrough() : undefined;
+    let typed = false;
+    const typing: NodeJS.Timeout[] = [];
+    const run = runTool(wine, [opts.app, ...(opts.args ?? [])], {
+      env,
+      cwd: path.resolve(runDir),
+      resource,
+      okExitCodes,
+      input: opts.input,
+      stdin,
+      onLine: (line, stream) => {
+        if (stream === "stdout") stdout += `${line}\n`;
+        else stderr += `${line}\n`;
+        if (stdin && opts.type && !typed && stream === "stdout" && opts.type.when(stdout)) {
+          typed = true;
+          const { text, afterMs } = opts.type;
+          typing.push(setTimeout(() => stdin.end(text), afterMs));
+        }
+        if (!stopped && stream === "stdout" && opts.stopWhen?.(stdout)) {
+          stopped = true;
+          void kill();
+        }
+      },
+    });
+    try {
+      const r = await guarded(opts.timeoutMs ?? 120_000, run);
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: stopped ? null : r.exitCode };
+    } catch (e) {
+      // stopped on purpose (or timed out): what it printed until then
+      return { stdout, stderr, exitCode: null, ...(stopped ? {} : { error: (e as Error).message }) };
+    } finally {
+      for (const t of typing) clearTimeout(t);
+      stdin?.end();
+    }
   } finally {
     await kill();
   }
+}
+
+/**
+ * Run `ioctlapp.exe` in `runDir` (which also holds `sioctl.sys`) under Wine with a fresh prefix in `prefixDir`;
+ * returns the app's standard output. The prefix's processes are always killed afterwards.
+ */
+export async function runIoctlAppUnderWine(runDir: string, prefixDir: string, resource = "test/wine"): Promise<string> {
+  return (await runAppUnderWine(runDir, prefixDir, { app: "ioctlapp.exe", resource })).stdout;
 }

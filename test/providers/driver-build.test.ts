@@ -60,6 +60,12 @@ describe("TestCertificate + DriverBuild providers (open toolchain, real builds)"
           { path: string; machine: string; subsystem: string; signed: boolean }
         >;
         expect(Object.keys(files).sort()).toEqual(["ioctlapp.exe", "sioctl.sys"]);
+        // the program databases (Debug), beside the binaries, are outputs too
+        const symbols = state.symbols as Record<string, { path: string; sha256: string; binary: string }>;
+        expect(Object.keys(symbols).sort()).toEqual(["ioctlapp.pdb", "sioctl.pdb"]);
+        expect(symbols["sioctl.pdb"]).toMatchObject({ path: path.join(outDir(), "sioctl.pdb"), binary: "sioctl.sys" });
+        const dbg = await runTool("llvm-readobj", ["--coff-debug-directory", files["sioctl.sys"].path]);
+        expect(dbg.stdout).toMatch(/PDBFileName: sioctl\.pdb$/m);
         expect(files["sioctl.sys"]).toMatchObject({ machine: platform, subsystem: "native", signed: true });
         expect(files["ioctlapp.exe"]).toMatchObject({ machine: platform, subsystem: "console", signed: false });
         // independent readers: llvm-readobj for the headers, osslsigncode for the signature
@@ -102,7 +108,7 @@ describe("TestCertificate + DriverBuild providers (open toolchain, real builds)"
         expect(fs.existsSync(files["ioctlapp.exe"].path)).toBe(true);
       });
 
-      it("delete removes exactly the files it produced", async () => {
+      it("delete removes exactly the files it produced (binaries and PDBs)", async () => {
         const other = path.join(outDir(), "keep.txt");
         fs.writeFileSync(other, "not ours");
         await buildP.delete("id", state);

@@ -146,19 +146,20 @@ describe("building examples/ioctl", () => {
       expect(fns).toEqual(expect.arrayContaining(["IoCreateDevice", "IoCreateSymbolicLink", "IofCompleteRequest"]));
     });
 
-    it(`${platform}: ioctlapp.exe is a console ${platform} app importing only kernel32 and advapi32`, async () => {
+    it(`${platform}: ioctlapp.exe is a console ${platform} app importing kernel32, advapi32 and msvcrt (its C runtime)`, async () => {
       const r = built[platform]!;
       const exe = r.outputs.find((o) => o.path.endsWith("ioctlapp.exe"))!;
       expect(exe).toMatchObject({ kind: "application", machine, subsystem: 3 });
       const ro = await readobj(exe.path);
       expect(ro).toMatchObject({ machine, subsystem: 3 });
-      expect([...ro.imports].sort()).toEqual(["advapi32.dll", "kernel32.dll"]);
+      expect([...ro.imports].sort()).toEqual(["advapi32.dll", "kernel32.dll", "msvcrt.dll"]);
     });
 
-    it(`${platform}: outDir holds exactly the two outputs, and inputs cover sources, headers and projects`, () => {
+    it(`${platform}: outDir holds exactly the two outputs and their PDBs, and inputs cover sources, headers and projects`, () => {
       const r = built[platform]!;
       const out = path.join(scratch, `out-${platform}`);
-      expect(fs.readdirSync(out).sort()).toEqual(["ioctlapp.exe", "sioctl.sys"]);
+      expect(fs.readdirSync(out).sort()).toEqual(["ioctlapp.exe", "ioctlapp.pdb", "sioctl.pdb", "sioctl.sys"]);
+      expect(r.symbols.map((s) => path.basename(s.path)).sort()).toEqual(["ioctlapp.pdb", "sioctl.pdb"]);
       expect(findLeftoverTemps(out)).toEqual([]);
       const paths = r.inputs.map((i) => i.path);
       for (const f of [
@@ -293,7 +294,8 @@ describe("ARM64 DDK header patch", () => {
       expect(y).toBe(
         x
           .replace(/defined\(_AMD64_\)/g, "(defined(_AMD64_) || defined(_ARM64_))")
-          .replace("#if defined (_M_AMD64)", "#if defined (_M_AMD64) || defined(_M_ARM64)"),
+          .replace("#if defined (_M_AMD64)", "#if defined (_M_AMD64) || defined(_M_ARM64)")
+          .replace(/^#if !defined\(_M_AMD64\)$/, "#if !defined(_M_AMD64) && !defined(_M_ARM64)"),
       );
     }
     expect(() => patchDdkHeaderForArm64("wdm.h", "/* not wdm.h */")).toThrow(/ARM64 patch expects/);
@@ -566,7 +568,7 @@ describe("bad inputs: a clear error naming the file or feature, nothing written"
     );
   });
 
-  it("unsupported features: custom build step, foreign import, precompiled header, unknown ConfigurationType", async () => {
+  it("unsupported features: custom build step, foreign import, missing precompiled header, unknown ConfigurationType, KMDF", async () => {
     const copy = copyExample("bad-feature");
     const vcx = path.join(copy, "sys", "sioctl.vcxproj");
     const original = fs.readFileSync(vcx, "utf8");
@@ -594,7 +596,7 @@ describe("bad inputs: a clear error naming the file or feature, nothing written"
       ],
       [
         original.replace("<WarningLevel>Level4</WarningLevel>", "<PrecompiledHeader>Use</PrecompiledHeader>"),
-        /sioctl\.vcxproj:\d+: precompiled headers \(PrecompiledHeader=Use\) are not supported/,
+        /sioctl\.vcxproj:\d+: PrecompiledHeaderFile 'stdafx\.h' of ClCompile item 'sioctl\.c' not found/,
       ],
       [
         original.replace(
@@ -608,11 +610,11 @@ describe("bad inputs: a clear error naming the file or feature, nothing written"
           /<ConfigurationType>Driver<\/ConfigurationType>/g,
           "<ConfigurationType>DynamicLibrary</ConfigurationType>",
         ),
-        /sioctl\.vcxproj: ConfigurationType DynamicLibrary .* is not supported by the open toolchain/,
+        /sioctl\.vcxproj:\d+: ConfigurationType DynamicLibrary .* is not supported by the open toolchain/,
       ],
       [
         original.replace(/<DriverType>WDM<\/DriverType>/g, "<DriverType>KMDF</DriverType>"),
-        /sioctl\.vcxproj: DriverType KMDF is not supported/,
+        /sioctl\.vcxproj:\d+: KMDF drivers .* are not supported by the open toolchain \(DriverType KMDF\); build this project with the adk toolchain/,
       ],
     ];
     for (const [text, pattern] of variants) {
@@ -668,7 +670,7 @@ describe("bad inputs: a clear error naming the file or feature, nothing written"
     await expectBuildError(
       path.join(copy2, "ioctl.sln"),
       "ARM64",
-      /link of sioctl\.sys .* undefined symbol KeBugCheckEx2\. The ARM64 import libraries/,
+      /link of sioctl\.sys .* undefined symbol KeBugCheckEx2\. The ARM64 libraries linked are ntoskrnl\.lib/,
       null,
     );
   });
@@ -719,10 +721,11 @@ describe("winpe build (CLI)", () => {
       expect(
         await run([SLN, "--configuration", "Debug", "--platform", "ARM64", `--out=${out}`, "--cache", cacheDir]),
       ).toBe(0);
-      expect(printed).toEqual([
-        `${sha256File(path.join(out, "sioctl.sys"))}  ${path.join(out, "sioctl.sys")}`,
-        `${sha256File(path.join(out, "ioctlapp.exe"))}  ${path.join(out, "ioctlapp.exe")}`,
-      ]);
+      expect(printed).toEqual(
+        ["sioctl.sys", "ioctlapp.exe", "sioctl.pdb", "ioctlapp.pdb"].map(
+          (n) => `${sha256File(path.join(out, n))}  ${path.join(out, n)}`,
+        ),
+      );
       expect(sha256File(path.join(out, "sioctl.sys"))).toBe(built.ARM64!.outputs[0]!.sha256);
       expect(await run([SLN, "--configuration", "Debug", "--out", out])).toBe(2);
       expect(await run([SLN, "--configuration", "Debug", "--platform", "x64", "--out", out, "--sign"])).toBe(2);

@@ -1,21 +1,38 @@
 /**
  * The open toolchain's driver build: reads a Visual Studio solution or project (the same files the adk
- * toolchain hands to MSBuild) and builds its drivers and console applications with clang + lld-link for
- * x64 and ARM64, against the mingw-w64 headers (and their DDK headers for drivers).
+ * toolchain hands to MSBuild) and builds its WDM drivers and console applications with clang + lld-link for
+ * x64 and ARM64, against the mingw-w64 headers, the way MSBuild with the WDK builds them.
  *
  * Recipe, per project of the solution configuration:
- * - drivers (ConfigurationType `Driver`, DriverType WDM): `clang --target=<x86_64|aarch64>-pc-windows-msvc
- *   -ffreestanding -fms-extensions -fgnuc-version=4.2.1 -nostdinc` with clang's resource headers, the
- *   mingw-w64 `include/ddk` and `include` folders and `-D_AMD64_`/`-D_ARM64_` (plus `-Werror=implicit-function-declaration`:
- *   a call to an undeclared function would only fail at link or load time); linked with `lld-link /driver:wdm
- *   /subsystem:native /entry:DriverEntry /nodefaultlib /Brepro` against import libraries of ntoskrnl.exe and hal.dll,
- *   then the PE checksum is written (what link.exe /RELEASE does);
- * - console applications (ConfigurationType `Application`): the same compiler, user-mode headers, and a small
- *   start-up object of ours instead of a C runtime (there is no arm64 C runtime here): `mainCRTStartup` calls
- *   `main(0, {NULL})` and `ExitProcess`, plus `memcpy`/`memmove`/`memset`/`memcmp` and `_fltused`. Apps may
- *   import from kernel32.dll and advapi32.dll (x64: any mingw-w64 import library);
- * - import libraries: x64 uses mingw-w64's (`/usr/x86_64-w64-mingw32/lib/lib<name>.a`); ARM64 uses libraries
- *   generated with `llvm-dlltool -m arm64` from `.def` files written from {@link ARM64_EXPORTS} (cached).
+ * - Headers: clang's resource headers, winpe-lab's support headers (`support/include-km` for drivers: wrappers
+ *   that complete mingw-w64's wdm.h/excpt.h from the WDK documentation; `support/include`: dontuse.h, the driver
+ *   annotations), for ARM64 drivers the patched wdm.h/ntddk.h (below), mingw-w64's `include/ddk` (drivers) and
+ *   `include`. Every header folder (and the project's own) resolves names in any letter case through a clang VFS
+ *   overlay (`-ivfsoverlay`, kit.ts), as on Windows; backslashes in `#include` work under `-fms-extensions`.
+ * - Compiler: `clang --target=<x86_64|aarch64>-pc-windows-msvc -fms-extensions -fms-compatibility` (what cl.exe
+ *   accepts: SEH, SAL, `#pragma warning`, ...), `-U__NO_INLINE__` (mingw-w64's strsafe/ntstrsafe functions are
+ *   inline as in the SDK, also in Debug builds), drivers `-ffreestanding -funwind-tables`; a translation unit whose
+ *   `main` has MSVC's accepted but non-standard parameters (`VOID __cdecl main(ULONG argc, PCHAR argv[])`, which
+ *   clang rejects in hosted mode) is compiled as freestanding, where `main` is an ordinary function. The project's
+ *   defines, include folders, forced includes, `CompileAs`, language standard, optimization, warnings
+ *   (msvc-options.ts), `AdditionalOptions` (mapped or refused naming the option), precompiled headers (`Create`/
+ *   `Use` with `PrecompiledHeaderFile`: a clang PCH used with `-pch-through-header`, so text before the header's
+ *   #include is skipped exactly as cl.exe /Yu does) and debug information (`-g -gcodeview`).
+ * - Resources (`ResourceCompile`): preprocessed with clang (the project's defines and include folders, RC_INVOKED,
+ *   mingw-w64's ntverp.h/common.ver), compiled with `llvm-rc -no-preprocess`, linked as `.res`.
+ * - Drivers link with `lld-link /driver:wdm /subsystem:native /entry:DriverEntry` against import libraries of the
+ *   kernel modules they name and winpe-km.lib (kit.ts); `$(DDK_LIB_PATH)\wdmsec.lib` links winpe-lab's wdmsec
+ *   (support/km-runtime/wdmsec.c: IoCreateDeviceSecure applies the SDDL's security descriptor). Then the PE
+ *   checksum is written (what link.exe /RELEASE does).
+ * - Console applications link against msvcrt.dll (which Windows and WinPE ship: the app needs no Visual C++
+ *   runtime DLL, whatever `RuntimeLibrary` says) through winpe-crt.lib (start-up code, stdio glue, __chkstk) and
+ *   msvcrt.lib, for x64 and ARM64 alike; `RuntimeLibrary` still sets `_MT`, `_DEBUG`, `_DLL` as cl.exe does.
+ * - Import libraries for both platforms are generated with `llvm-dlltool` (kit.ts), cached.
+ * - Debug information (`GenerateDebugInformation`, default on, as in Visual Studio's projects): `<TargetName>.pdb`
+ *   beside the binary, named (without a folder) in its debug directory (`/pdbaltpath:%_PDB%`).
+ * - Refused before anything is built, in one line naming the feature, the file and the line and the way forward
+ *   (the adk toolchain): KMDF and UMDF drivers (no WDF headers or libraries), WPP tracing (no tracewpp), and
+ *   anything else the project uses that the open toolchain cannot honour.
  *
  * ARM64 header patch: mingw-w64 10's `ddk/wdm.h` and `ddk/ntddk.h` stop at `#error Unknown Architecture` for
  * ARM64. {@link patchDdkHeaderForArm64} writes patched copies into the cache folder (never into /usr):
@@ -23,14 +40,14 @@
  * structure layouts are the ARM64 ones: both are LLP64 with natural alignment), except ntddk.h's x86/x64
  * machine-check block; the `_M_AMD64` interlocked-intrinsic mapping also applies to `_M_ARM64`; and both
  * headers get an `#elif defined(_M_ARM64)` kernel section (IRQL levels, page size, KI_USER_SHARED_DATA) in
- * which the x64 inline functions that read CR8/GS (`KeGetCurrentIrql`, `KeLowerIrql`, `KfRaiseIrql`,
- * `KeRaiseIrqlToDpcLevel`, `KeRaiseIrqlToSynchLevel`, `KeGetCurrentThread`) are declared *unavailable*
- * (a use is a compile error naming the patch) and `PsGetCurrentThread` is the ntoskrnl import.
+ * which the x64 inline functions that read CR8/GS are declared as the imports the WDK documentation names for
+ * them: `KeGetCurrentIrql`, `KeLowerIrql`, `KfRaiseIrql`, `KeRaiseIrqlToDpcLevel`, `KeRaiseIrqlToSynchLevel`
+ * from hal.dll ("Library: Hal.lib"), `KeGetCurrentThread` and `PsGetCurrentThread` from ntoskrnl.exe.
  *
- * Every input is hashed by content (sources, every header clang reports in its `-MD` dependency file, the
- * project and solution files, import libraries, the start-up code, the flags, and the clang/lld versions); no
- * timestamps. Outputs are verified with `llvm-readobj --file-headers` and with our own PE reader before they
- * are copied (atomically) into the output folder; objects go to a private temporary folder.
+ * Every input is hashed by content (sources, every header clang reports in its `-MD` dependency files, the
+ * project and solution files, libraries, winpe-lab's support files, the flags, and the clang/lld versions); no
+ * timestamps. Outputs are verified with `llvm-readobj` and with our own PE reader before they are copied
+ * (atomically) into the output folder; objects go to a private temporary folder.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -38,10 +55,14 @@ import * as path from "node:path";
 import { importsFrom, PE_CHARACTERISTICS, type PeInfo, readPeHeaders } from "../../formats/pe";
 import { readSln, solutionBuildPlan } from "../../formats/sln";
 import {
+  decodeText,
   evaluateVcxproj,
   ProjectFormatError,
   readVcxproj,
+  resolveCaseInsensitive,
+  toPosixPath,
   type VcxConfiguration,
+  type VcxResource,
   type VcxSource,
 } from "../../formats/vcxproj";
 import { copyFileAtomic, writeFileAtomic } from "../../runtime/atomic";
@@ -49,6 +70,33 @@ import { sha256, sha256File, stableStringify } from "../../runtime/digest";
 import { WinpeError } from "../../runtime/errors";
 import { runTool, ToolError } from "../../runtime/exec";
 import { userCacheDir } from "../../runtime/paths";
+import {
+  type BuildPlatform,
+  classifyLibrary,
+  derivedKitProperties,
+  ensureImportLibrary,
+  ensureRuntimeLibrary,
+  KIT_LIB_ROOT,
+  kitProperties,
+  type LibraryProvision,
+  MINGW_ROOT,
+  overlayRoots,
+  overlayText,
+  redirectInOverlay,
+  supportFile,
+  supportIncludeDirs,
+  toolchainOverlayRoots,
+} from "./kit";
+import {
+  type CompilerOptions,
+  type LinkerOptions,
+  mapCompilerOptions,
+  mapLinkerOptions,
+  pragmaDisabledWarnings,
+  warningArgv,
+} from "./msvc-options";
+
+export { ARM64_EXPORTS, type BuildPlatform, MINGW_ROOT } from "./kit";
 
 // ---------------------------------------------------------------------------------------------------
 // Public types
@@ -56,8 +104,6 @@ import { userCacheDir } from "../../runtime/paths";
 
 /** Build configurations the open toolchain accepts. */
 export type BuildConfiguration = "Debug" | "Release";
-/** Build platforms (Visual Studio names). */
-export type BuildPlatform = "x64" | "ARM64";
 
 /** Input of {@link buildProject}. */
 export interface BuildInput {
@@ -67,22 +113,28 @@ export interface BuildInput {
   configuration: BuildConfiguration;
   /** `x64` or `ARM64` (case-insensitive). */
   platform: BuildPlatform;
-  /** Folder that receives the outputs (`<TargetName><TargetExt>`, flat, like MSBuild's OutDir). Created when needed. */
+  /**
+   * With a `.sln`: build only this one of its projects (the .vcxproj path), with the solution's configuration
+   * mapping and $(SolutionDir), as `msbuild x.sln /t:<project>` does. @default every project the solution builds
+   */
+  only?: string;
+  /** Folder that receives the outputs (`<TargetName><TargetExt>` and `<TargetName>.pdb`, flat, like MSBuild's OutDir). */
   outDir: string;
   /** One line per compile, link and verification step. @default none (no progress output) */
   onProgress?: (line: string) => void;
-  /** Cache for patched ARM64 DDK headers and generated import libraries. @default `<repo>/.work/cache/driver-build` */
+  /** Cache for patched ARM64 DDK headers, generated libraries and header overlays. @default {@link defaultBuildCacheDir} */
   cacheDir?: string;
   /** Name recorded in the tool log (`WINPE_TOOL_LOG`). @default "driver-build" */
   resource?: string;
   /**
-   * Called with every file about to be written to `outDir`, after everything is built and verified and before the
-   * first write there: a caller refuses (throws) here, e.g. when a target holds a file it did not write.
+   * Called with every file about to be written to `outDir` (binaries and PDBs), after everything is built and
+   * verified and before the first write there: a caller refuses (throws) here, e.g. when a target holds a file
+   * it did not write.
    */
   beforeWrite?: (targets: readonly string[]) => void | Promise<void>;
 }
 
-/** One produced file. */
+/** One produced binary. */
 export interface BuiltFile {
   /** Absolute path in `outDir`. */
   path: string;
@@ -98,6 +150,20 @@ export interface BuiltFile {
   kind: "driver" | "application";
   /** The .vcxproj that produced it. */
   project: string;
+  /** Its program database (`<TargetName>.pdb` in `outDir`), named in its debug directory; null without one. */
+  pdb: string | null;
+}
+
+/** One produced program database (symbols for the debugger). */
+export interface BuiltSymbols {
+  /** Absolute path in `outDir` (`<TargetName>.pdb`). */
+  path: string;
+  size: number;
+  sha256: string;
+  /** The binary it describes (absolute path in `outDir`). */
+  binary: string;
+  /** The .vcxproj that produced it. */
+  project: string;
 }
 
 /** One hashed input file. */
@@ -110,8 +176,10 @@ export interface BuildInputFile {
 
 /** What {@link buildProject} returns. */
 export interface BuildResult {
-  /** Produced files, in solution build order. */
+  /** Produced binaries, in solution build order. */
   outputs: BuiltFile[];
+  /** Produced program databases, in solution build order. */
+  symbols: BuiltSymbols[];
   /** sha256 over every input file's content, the flags and the toolchain versions (not timestamps, not outDir). */
   inputsHash: string;
   /** Every input file with its sha256, sorted by path (sources, headers, project files, libraries). */
@@ -136,15 +204,11 @@ export class BuildError extends WinpeError {
 // Constants
 // ---------------------------------------------------------------------------------------------------
 
-/** Where Debian's mingw-w64-x86-64-dev puts headers and import libraries. */
-export const MINGW_ROOT = "/usr/x86_64-w64-mingw32";
-
 interface ArchFacts {
   triple: string;
   machine: number;
   lldMachine: string;
   defines: string[];
-  dlltoolMachine: string;
 }
 
 const ARCH: Record<BuildPlatform, ArchFacts> = {
@@ -153,14 +217,12 @@ const ARCH: Record<BuildPlatform, ArchFacts> = {
     machine: 0x8664,
     lldMachine: "x64",
     defines: ["_AMD64_", "AMD64", "_WIN64"],
-    dlltoolMachine: "i386:x86-64",
   },
   ARM64: {
     triple: "aarch64-pc-windows-msvc",
     machine: 0xaa64,
     lldMachine: "arm64",
     defines: ["_ARM64_", "ARM64", "_WIN64"],
-    dlltoolMachine: "arm64",
   },
 };
 
@@ -188,187 +250,15 @@ const DEFAULT_APP_LIBS = [
   "odbccp32.lib",
 ];
 
-/**
- * Exports of the ARM64 import libraries we generate (`llvm-dlltool -m arm64`). Names ending in ` DATA` are
- * data exports. The lists cover what WDM drivers and small console tools commonly use; they were written from
- * the documented cross-architecture APIs and are not checked against an ARM64 Windows image here. A function
- * missing from a list fails the ARM64 link with an error naming it.
- */
-export const ARM64_EXPORTS: Readonly<Record<string, { dll: string; names: readonly string[] }>> = {
-  ntoskrnl: {
-    dll: "ntoskrnl.exe",
-    names: `DbgPrint DbgPrintEx DbgBreakPoint KeBugCheck KeBugCheckEx RtlAssert __C_specific_handler __chkstk
-      IoCreateDevice IoDeleteDevice IoCreateSymbolicLink IoDeleteSymbolicLink IofCompleteRequest IofCallDriver
-      IoAllocateMdl IoFreeMdl IoAllocateIrp IoFreeIrp IoInitializeIrp IoReuseIrp IoCancelIrp
-      IoBuildDeviceIoControlRequest IoBuildSynchronousFsdRequest IoBuildAsynchronousFsdRequest
-      IoGetDeviceObjectPointer IoGetAttachedDeviceReference IoAttachDeviceToDeviceStack IoDetachDevice
-      IoGetCurrentProcess IoThreadToProcess IoIs32bitProcess IoGetRequestorProcessId IoIsWdmVersionAvailable
-      IoRegisterDeviceInterface IoSetDeviceInterfaceState IoOpenDeviceRegistryKey IoGetDeviceProperty
-      IoWMIRegistrationControl IoInitializeRemoveLockEx IoAcquireRemoveLockEx IoReleaseRemoveLockEx
-      IoReleaseRemoveLockAndWaitEx IoCsqInitialize IoCsqInsertIrp IoCsqRemoveNextIrp IoCsqRemoveIrp
-      IoAllocateWorkItem IoFreeWorkItem IoQueueWorkItem IoGetStackLimits IoRegisterShutdownNotification
-      IoUnregisterShutdownNotification IoCreateSynchronizationEvent IoCreateNotificationEvent IoStartNextPacket
-      IoSetCompletionRoutineEx IoAllocateErrorLogEntry IoWriteErrorLogEntry IoRegisterPlugPlayNotification
-      IoUnregisterPlugPlayNotificationEx IoInvalidateDeviceRelations IoGetConfigurationInformation
-      MmMapLockedPagesSpecifyCache MmUnmapLockedPages MmProbeAndLockPages MmUnlockPages MmBuildMdlForNonPagedPool
-      MmGetSystemRoutineAddress MmIsAddressValid MmMapIoSpace MmUnmapIoSpace MmAllocateContiguousMemory
-      MmFreeContiguousMemory MmGetPhysicalAddress MmAllocatePagesForMdlEx MmFreePagesFromMdl
-      MmProbeAndLockProcessPages MmQuerySystemSize
-      ExAllocatePool ExAllocatePoolWithTag ExAllocatePool2 ExAllocatePool3 ExFreePool ExFreePoolWithTag
-      ExAcquireFastMutex ExReleaseFastMutex ExAcquireResourceExclusiveLite ExAcquireResourceSharedLite
-      ExReleaseResourceLite ExInitializeResourceLite ExDeleteResourceLite ExInitializeNPagedLookasideList
-      ExDeleteNPagedLookasideList ExInitializePagedLookasideList ExDeletePagedLookasideList ExQueueWorkItem
-      ExRaiseStatus ExSystemTimeToLocalTime ExUuidCreate ExGetPreviousMode ExInterlockedInsertTailList
-      ExInterlockedInsertHeadList ExInterlockedRemoveHeadList
-      KeInitializeEvent KeSetEvent KeResetEvent KeClearEvent KeReadStateEvent KeWaitForSingleObject
-      KeWaitForMultipleObjects KeAcquireSpinLockRaiseToDpc KeReleaseSpinLock KeAcquireSpinLockAtDpcLevel
-      KeReleaseSpinLockFromDpcLevel KeAcquireInStackQueuedSpinLock KeReleaseInStackQueuedSpinLock
-      KeInitializeDpc KeInsertQueueDpc KeRemoveQueueDpc KeFlushQueuedDpcs KeSetTargetProcessorDpc
-      KeSetImportanceDpc KeInitializeTimer KeInitializeTimerEx KeSetTimer KeSetTimerEx KeCancelTimer
-      KeDelayExecutionThread KeInitializeMutex KeReleaseMutex KeInitializeSemaphore KeReleaseSemaphore
-      KeEnterCriticalRegion KeLeaveCriticalRegion KeEnterGuardedRegion KeLeaveGuardedRegion
-      KeInitializeGuardedMutex KeAcquireGuardedMutex KeReleaseGuardedMutex KeQuerySystemTimePrecise
-      KeQueryInterruptTimePrecise KeQueryTimeIncrement KeGetCurrentProcessorNumberEx KeQueryActiveProcessorCountEx
-      KeStackAttachProcess KeUnstackDetachProcess KeRegisterBugCheckCallback KeDeregisterBugCheckCallback
-      KeIpiGenericCall KeGenericCallDpc KeSignalCallDpcDone KeSignalCallDpcSynchronize
-      KeRevertToUserAffinityThreadEx KeSetSystemAffinityThreadEx KeSetPriorityThread KeQueryPriorityThread
-      KeAreApcsDisabled
-      PsGetCurrentProcessId PsGetCurrentThreadId PsGetCurrentThread PsCreateSystemThread PsTerminateSystemThread
-      PsSetCreateProcessNotifyRoutine PsSetCreateProcessNotifyRoutineEx PsSetCreateThreadNotifyRoutine
-      PsRemoveCreateThreadNotifyRoutine PsSetLoadImageNotifyRoutine PsRemoveLoadImageNotifyRoutine
-      PsLookupProcessByProcessId PsLookupThreadByThreadId PsGetProcessId PsGetVersion PsIsSystemThread
-      ObReferenceObjectByHandle ObReferenceObjectByPointer ObfReferenceObject ObfDereferenceObject
-      ObDereferenceObjectDeferDelete ObRegisterCallbacks ObUnRegisterCallbacks ObOpenObjectByPointer
-      RtlInitUnicodeString RtlInitAnsiString RtlInitString RtlCopyUnicodeString RtlAppendUnicodeStringToString
-      RtlAppendUnicodeToString RtlCompareUnicodeString RtlEqualUnicodeString RtlUnicodeStringToAnsiString
-      RtlAnsiStringToUnicodeString RtlFreeUnicodeString RtlFreeAnsiString RtlIntegerToUnicodeString
-      RtlUnicodeStringToInteger RtlUpcaseUnicodeString RtlUpcaseUnicodeChar RtlDowncaseUnicodeChar
-      RtlHashUnicodeString RtlGetVersion RtlCompareMemory RtlQueryRegistryValues RtlWriteRegistryValue
-      RtlCheckRegistryKey RtlCreateRegistryKey RtlRandomEx RtlInitializeBitMap RtlClearAllBits RtlSetBits
-      RtlClearBits RtlFindClearBitsAndSet RtlAreBitsClear RtlTimeToTimeFields RtlTimeFieldsToTime
-      RtlStringFromGUID RtlGUIDFromString RtlCaptureStackBackTrace RtlCaptureContext RtlLookupFunctionEntry
-      RtlVirtualUnwind RtlUnwindEx RtlRaiseException RtlIsNtDdiVersionAvailable RtlValidSecurityDescriptor
-      RtlCreateSecurityDescriptor RtlSetDaclSecurityDescriptor RtlLengthSecurityDescriptor
-      ZwClose ZwCreateFile ZwOpenFile ZwReadFile ZwWriteFile ZwQueryInformationFile ZwSetInformationFile
-      ZwCreateKey ZwOpenKey ZwQueryValueKey ZwSetValueKey ZwDeleteKey ZwDeleteValueKey ZwEnumerateKey
-      ZwEnumerateValueKey ZwFlushKey ZwCreateSection ZwMapViewOfSection ZwUnmapViewOfSection ZwOpenSection
-      ZwQuerySystemInformation ZwWaitForSingleObject ZwCreateEvent ZwSetEvent ZwQueryDirectoryFile
-      ZwDeviceIoControlFile ZwFsControlFile ZwOpenProcess ZwTerminateProcess ZwQueryInformationProcess
-      ZwAllocateVirtualMemory ZwFreeVirtualMemory ZwOpenSymbolicLinkObject ZwQuerySymbolicLinkObject
-      ZwMakeTemporaryObject ZwLoadDriver ZwUnloadDriver
-      SeAccessCheck SeCaptureSubjectContext SeReleaseSubjectContext SeSinglePrivilegeCheck
-      SeLockSubjectContext SeUnlockSubjectContext CmRegisterCallback CmRegisterCallbackEx CmUnRegisterCallback
-      PoStartNextPowerIrp PoCallDriver PoRequestPowerIrp PoSetPowerState
-      EtwRegister EtwUnregister EtwWrite EtwWriteTransfer EtwEventEnabled WmiTraceMessage
-      ProbeForRead ProbeForWrite
-      memcpy memmove memset memcmp memchr strlen strcmp strncmp strcpy strncpy strcat strchr strrchr strstr
-      _stricmp _strnicmp wcslen wcscmp wcsncmp wcscpy wcsncpy wcscat wcschr wcsrchr wcsstr _wcsicmp _wcsnicmp
-      towlower towupper tolower toupper _snprintf _snwprintf _vsnprintf _vsnwprintf sprintf swprintf vsprintf
-      atoi atol strtoul qsort bsearch rand srand _itoa _itow _ultoa
-      IoFileObjectType DATA,IoDeviceObjectType DATA,IoDriverObjectType DATA,PsProcessType DATA,PsThreadType DATA,
-      PsInitialSystemProcess DATA,ExEventObjectType DATA,SeExports DATA,MmSystemRangeStart DATA,
-      MmHighestUserAddress DATA,MmUserProbeAddress DATA,KdDebuggerEnabled DATA,KdDebuggerNotPresent DATA,
-      InitSafeBootMode DATA,NlsMbCodePageTag DATA,CmKeyObjectType DATA,SeTokenObjectType DATA`
-      .split(/[\s,]+/)
-      .filter((s) => s.length > 0)
-      .reduce<string[]>((acc, s) => {
-        if (s === "DATA") acc[acc.length - 1] += " DATA";
-        else acc.push(s);
-        return acc;
-      }, []),
-  },
-  hal: { dll: "hal.dll", names: ["KeQueryPerformanceCounter", "KeStallExecutionProcessor"] },
-  kernel32: {
-    dll: "kernel32.dll",
-    names: `ExitProcess GetStdHandle WriteFile ReadFile WriteConsoleA WriteConsoleW ReadConsoleA ReadConsoleW
-      GetLastError SetLastError GetCurrentDirectoryA GetCurrentDirectoryW SetCurrentDirectoryA SetCurrentDirectoryW
-      GetFileAttributesA GetFileAttributesW CreateFileA CreateFileW DeviceIoControl CloseHandle
-      GetModuleHandleA GetModuleHandleW GetModuleFileNameA GetModuleFileNameW GetProcAddress LoadLibraryA
-      LoadLibraryW FreeLibrary GetCommandLineA GetCommandLineW GetEnvironmentVariableA GetEnvironmentVariableW
-      SetEnvironmentVariableA SetEnvironmentVariableW ExpandEnvironmentStringsA ExpandEnvironmentStringsW
-      Sleep GetTickCount GetTickCount64 QueryPerformanceCounter QueryPerformanceFrequency GetSystemTimeAsFileTime
-      GetLocalTime GetSystemTime GetProcessHeap HeapAlloc HeapFree HeapReAlloc HeapSize VirtualAlloc VirtualFree
-      VirtualProtect CreateEventA CreateEventW SetEvent ResetEvent WaitForSingleObject WaitForMultipleObjects
-      CreateThread ExitThread GetExitCodeThread GetCurrentProcess GetCurrentProcessId GetCurrentThread
-      GetCurrentThreadId TerminateProcess CreateProcessA CreateProcessW GetExitCodeProcess OutputDebugStringA
-      OutputDebugStringW FormatMessageA FormatMessageW LocalAlloc LocalFree GlobalAlloc GlobalFree
-      lstrlenA lstrlenW lstrcpyA lstrcpyW lstrcmpA lstrcmpW lstrcmpiA lstrcmpiW lstrcatA lstrcatW
-      MultiByteToWideChar WideCharToMultiByte GetFullPathNameA GetFullPathNameW DeleteFileA DeleteFileW
-      CopyFileA CopyFileW MoveFileExA MoveFileExW CreateDirectoryA CreateDirectoryW RemoveDirectoryA
-      RemoveDirectoryW FindFirstFileA FindFirstFileW FindNextFileA FindNextFileW FindClose GetFileSize
-      GetFileSizeEx SetFilePointer SetFilePointerEx FlushFileBuffers GetOverlappedResult CancelIo DuplicateHandle
-      GetVersionExA GetVersionExW GetSystemInfo GetNativeSystemInfo IsDebuggerPresent DebugBreak RaiseException
-      SetUnhandledExceptionFilter GetConsoleMode SetConsoleMode AllocConsole FreeConsole
-      GetConsoleScreenBufferInfo SetConsoleTextAttribute FlushConsoleInputBuffer GetStartupInfoA GetStartupInfoW
-      InitializeCriticalSection EnterCriticalSection LeaveCriticalSection DeleteCriticalSection GetTempPathA
-      GetTempPathW GetTempFileNameA GetTempFileNameW GetWindowsDirectoryA GetWindowsDirectoryW
-      GetSystemDirectoryA GetSystemDirectoryW SetErrorMode GetComputerNameA GetComputerNameW`
-      .split(/\s+/)
-      .filter((s) => s.length > 0),
-  },
-  advapi32: {
-    dll: "advapi32.dll",
-    names: `OpenSCManagerA OpenSCManagerW CreateServiceA CreateServiceW OpenServiceA OpenServiceW StartServiceA
-      StartServiceW ControlService DeleteService CloseServiceHandle QueryServiceStatus QueryServiceStatusEx
-      QueryServiceConfigA QueryServiceConfigW ChangeServiceConfigA ChangeServiceConfigW EnumServicesStatusExA
-      EnumServicesStatusExW RegOpenKeyExA RegOpenKeyExW RegCreateKeyExA RegCreateKeyExW RegQueryValueExA
-      RegQueryValueExW RegSetValueExA RegSetValueExW RegDeleteValueA RegDeleteValueW RegDeleteKeyA RegDeleteKeyW
-      RegEnumKeyExA RegEnumKeyExW RegEnumValueA RegEnumValueW RegCloseKey RegGetValueA RegGetValueW
-      OpenProcessToken GetTokenInformation AdjustTokenPrivileges LookupPrivilegeValueA LookupPrivilegeValueW
-      GetUserNameA GetUserNameW AllocateAndInitializeSid FreeSid CheckTokenMembership CryptAcquireContextA
-      CryptAcquireContextW CryptReleaseContext CryptGenRandom`
-      .split(/\s+/)
-      .filter((s) => s.length > 0),
-  },
-};
-
-/**
- * Start-up code for console applications (the open toolchain has no C runtime): the entry point calls
- * `main(0, {NULL})` and exits with its result; the `mem*` functions compilers call implicitly; `_fltused`.
- * Compiled with `-fno-builtin` so the loops are not turned back into calls to themselves.
- */
-export const APP_STARTUP_SOURCE = `/* winpe-lab open toolchain: start-up code for console applications (no C runtime). */
-typedef unsigned int UINT;
-typedef unsigned long long SIZE;
-__declspec(dllimport) void __stdcall ExitProcess(UINT code);
-int _fltused = 0x9875;
-#ifndef WINPE_NO_MAIN_STARTUP
-int main(int argc, char **argv);
-static char *winpe_argv[1] = {0};
-void __cdecl mainCRTStartup(void) { ExitProcess((UINT)main(0, winpe_argv)); }
-#endif
-void *memset(void *dst, int c, SIZE n) {
-  volatile unsigned char *d = (volatile unsigned char *)dst;
-  while (n--) *d++ = (unsigned char)c;
-  return dst;
-}
-void *memcpy(void *dst, const void *src, SIZE n) {
-  volatile unsigned char *d = (volatile unsigned char *)dst;
-  const volatile unsigned char *s = (const volatile unsigned char *)src;
-  while (n--) *d++ = *s++;
-  return dst;
-}
-void *memmove(void *dst, const void *src, SIZE n) {
-  volatile unsigned char *d = (volatile unsigned char *)dst;
-  const volatile unsigned char *s = (const volatile unsigned char *)src;
-  if (d < s) { while (n--) *d++ = *s++; }
-  else { d += n; s += n; while (n--) *--d = *--s; }
-  return dst;
-}
-int memcmp(const void *a, const void *b, SIZE n) {
-  const volatile unsigned char *x = (const volatile unsigned char *)a;
-  const volatile unsigned char *y = (const volatile unsigned char *)b;
-  for (; n; n--, x++, y++) if (*x != *y) return *x < *y ? -1 : 1;
-  return 0;
-}
-`;
+/** The WDK's default AdditionalDependencies of kernel-mode drivers (WDM). */
+const DEFAULT_DRIVER_LIBS = ["ntoskrnl.lib", "hal.lib", "wmilib.lib", "BufferOverflowFastFailK.lib"];
 
 // ---------------------------------------------------------------------------------------------------
 // ARM64 DDK header patch
 // ---------------------------------------------------------------------------------------------------
 
 /** Version of the patch below; part of the cache key and of the inputs hash. */
-const ARM64_PATCH_VERSION = 1;
+const ARM64_PATCH_VERSION = 2;
 
 const WDM_ARM64_SECTION = `#elif defined(_M_ARM64)
 /** Kernel definitions for ARM64: added by winpe-lab's patch of the mingw-w64 headers (see PATCH.txt) **/
@@ -384,6 +274,22 @@ const WDM_ARM64_SECTION = `#elif defined(_M_ARM64)
 #define HIGH_LEVEL 15
 #define KI_USER_SHARED_DATA 0xFFFFF78000000000ULL
 #define SharedUserData ((PKUSER_SHARED_DATA const)KI_USER_SHARED_DATA)
+#define SharedInterruptTime (KI_USER_SHARED_DATA + 0x8)
+#define SharedSystemTime (KI_USER_SHARED_DATA + 0x14)
+#define SharedTickCount (KI_USER_SHARED_DATA + 0x320)
+/* KSYSTEM_TIME (LowPart, High1Time, High2Time) read without a torn value, as its writer requires */
+#define WINPE_ARM64_READ_KSYSTEM_TIME(_Address, _Out) do { \
+    volatile ULONG *t_ = (volatile ULONG *)(_Address); LONG h_; ULONG l_; \
+    do { h_ = (LONG)t_[1]; l_ = t_[0]; } while (h_ != (LONG)t_[2]); \
+    ((PLARGE_INTEGER)(_Out))->LowPart = l_; ((PLARGE_INTEGER)(_Out))->HighPart = h_; } while (0)
+#define KeQuerySystemTime(CurrentCount) WINPE_ARM64_READ_KSYSTEM_TIME(SharedSystemTime, CurrentCount)
+#define KeQueryTickCount(CurrentCount) WINPE_ARM64_READ_KSYSTEM_TIME(SharedTickCount, CurrentCount)
+static __inline ULONGLONG WinpeArm64InterruptTime(VOID) {
+  LARGE_INTEGER t;
+  WINPE_ARM64_READ_KSYSTEM_TIME(SharedInterruptTime, &t);
+  return (ULONGLONG)t.QuadPart;
+}
+#define KeQueryInterruptTime() WinpeArm64InterruptTime()
 #define PAGE_SIZE 0x1000
 #define PAGE_SHIFT 12L
 typedef struct _KFLOATING_SAVE {
@@ -393,14 +299,13 @@ typedef struct _KFLOATING_SAVE {
 #define YieldProcessor __yield
 #define KeFlushIoBuffers(_Mdl, _ReadOperation, _DmaOperation)
 #define DbgRaiseAssertionFailure() __builtin_debugtrap()
-#define WINPE_ARM64_UNAVAILABLE __attribute__((unavailable("not provided for ARM64 by winpe-lab's patch of the mingw-w64 DDK headers")))
-WINPE_ARM64_UNAVAILABLE KIRQL KeGetCurrentIrql(VOID);
-WINPE_ARM64_UNAVAILABLE VOID KeLowerIrql(KIRQL NewIrql);
-WINPE_ARM64_UNAVAILABLE KIRQL KfRaiseIrql(KIRQL NewIrql);
+NTHALAPI KIRQL NTAPI KeGetCurrentIrql(VOID);
+NTHALAPI VOID NTAPI KeLowerIrql(KIRQL NewIrql);
+NTHALAPI KIRQL NTAPI KfRaiseIrql(KIRQL NewIrql);
 #define KeRaiseIrql(a,b) *(b) = KfRaiseIrql(a)
-WINPE_ARM64_UNAVAILABLE KIRQL KeRaiseIrqlToDpcLevel(VOID);
-WINPE_ARM64_UNAVAILABLE KIRQL KeRaiseIrqlToSynchLevel(VOID);
-WINPE_ARM64_UNAVAILABLE PKTHREAD KeGetCurrentThread(VOID);
+NTHALAPI KIRQL NTAPI KeRaiseIrqlToDpcLevel(VOID);
+NTHALAPI KIRQL NTAPI KeRaiseIrqlToSynchLevel(VOID);
+NTKERNELAPI PKTHREAD NTAPI KeGetCurrentThread(VOID);
 #define _PSGETCURRENTTHREAD_
 NTKERNELAPI PETHREAD NTAPI PsGetCurrentThread(VOID);
 `;
@@ -428,10 +333,13 @@ generated from the installed headers (the originals in ${MINGW_ROOT}/include/ddk
 2. wdm.h: the _M_AMD64 mapping of Interlocked* to the compiler's _Interlocked* intrinsics also applies to
    _M_ARM64 (clang provides them for ARM64).
 3. wdm.h and ntddk.h: an "#elif defined(_M_ARM64)" kernel section before the _M_ARM one: IRQL levels, page
-   size, KI_USER_SHARED_DATA, YieldProcessor = __yield. The x64 inline functions that read CR8 or GS
-   (KeGetCurrentIrql, KeLowerIrql, KfRaiseIrql, KeRaiseIrqlToDpcLevel, KeRaiseIrqlToSynchLevel,
-   KeGetCurrentThread) are declared unavailable: using one is a compile error naming this patch.
-   PsGetCurrentThread is declared as the ntoskrnl import instead of an inline function.
+   size, KI_USER_SHARED_DATA, YieldProcessor = __yield. The x64 inline functions that read CR8 or GS are
+   declared as the imports the WDK documentation names for them (not checked against an ARM64 Windows image
+   here): KeGetCurrentIrql, KeLowerIrql, KfRaiseIrql, KeRaiseIrqlToDpcLevel and KeRaiseIrqlToSynchLevel from
+   hal.dll ("Library: Hal.lib"), KeGetCurrentThread and PsGetCurrentThread from ntoskrnl.exe.
+   KeQuerySystemTime, KeQueryTickCount and KeQueryInterruptTime read KUSER_SHARED_DATA as the x64 macros do
+   (each KSYSTEM_TIME with its High1Time/High2Time check), so wdm.h's x86-style import declarations of the
+   first and the last are left out for _M_ARM64 too.
 `;
 
 function patchFail(name: string, what: string): never {
@@ -485,6 +393,11 @@ export function patchDdkHeaderForArm64(name: "wdm.h" | "ntddk.h", text: string):
       "#elif defined(_M_ARM)\n#include <armddk.h>",
       `${WDM_ARM64_SECTION}#elif defined(_M_ARM)\n#include <armddk.h>`,
       "kernel section",
+    );
+    replaceOnce(
+      "#if !defined(_M_AMD64)\nNTKERNELAPI\nULONGLONG\nNTAPI\nKeQueryInterruptTime(VOID);",
+      "#if !defined(_M_AMD64) && !defined(_M_ARM64)\nNTKERNELAPI\nULONGLONG\nNTAPI\nKeQueryInterruptTime(VOID);",
+      "KeQueryInterruptTime declaration",
     );
   } else {
     replaceOnce(
@@ -575,35 +488,6 @@ export function defaultBuildCacheDir(): string {
   return userCacheDir("driver-build");
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Planning (no tools run, nothing written)
-// ---------------------------------------------------------------------------------------------------
-
-/** One project of the build, evaluated and checked. */
-export interface PlannedProject {
-  config: VcxConfiguration;
-  kind: "driver" | "application";
-  /** `<TargetName><TargetExt>`. */
-  outputName: string;
-  /** Import libraries by base name (`ntoskrnl`, `kernel32`). */
-  libraries: string[];
-  /** Entry point symbol passed to lld-link. */
-  entry: string;
-}
-
-/** What {@link planBuild} returns. */
-export interface BuildPlan {
-  /** The .sln or .vcxproj (absolute). */
-  project: string;
-  /** Folder that relative input paths are reported against (the .sln's or .vcxproj's). */
-  rootDir: string;
-  configuration: BuildConfiguration;
-  platform: BuildPlatform;
-  /** The solution file, when the input is one. */
-  solution?: string;
-  projects: PlannedProject[];
-}
-
 function normalizeConfiguration(value: unknown): BuildConfiguration {
   if (typeof value === "string") {
     if (value.toLowerCase() === "debug") return "Debug";
@@ -620,36 +504,187 @@ function normalizePlatform(value: unknown): BuildPlatform {
   throw new BuildError(`'platform' must be x64 or ARM64 (got ${JSON.stringify(value)})`);
 }
 
-function libraryAvailable(name: string, platform: BuildPlatform): boolean {
-  if (platform === "ARM64") return ARM64_EXPORTS[name] !== undefined;
-  return fs.existsSync(path.join(MINGW_ROOT, "lib", `lib${name}.a`));
+// ---------------------------------------------------------------------------------------------------
+// Planning (no tools run, nothing written)
+// ---------------------------------------------------------------------------------------------------
+
+/** A library of a project and how the open toolchain provides it. */
+export interface PlannedLibrary {
+  /** Lower-case base name (`ntoskrnl`, `wdmsec`). */
+  base: string;
+  provision: LibraryProvision;
 }
 
-function planProject(config: VcxConfiguration, platform: BuildPlatform): PlannedProject {
+/** One source of a project with the compiler options its settings map to. */
+export interface PlannedSource {
+  source: VcxSource;
+  /** The mapped `AdditionalOptions` and the warning settings they leave. */
+  options: CompilerOptions;
+  /** For `PrecompiledHeader=Use`/`Create`: the header as written and the file it resolves to. */
+  pch: { name: string; file: string; mode: "Create" | "Use" } | null;
+}
+
+/** One project of the build, evaluated and checked. */
+export interface PlannedProject {
+  config: VcxConfiguration;
+  kind: "driver" | "application";
+  /** `<TargetName><TargetExt>`. */
+  outputName: string;
+  /** `<TargetName>.pdb` when debug information is generated, else null. */
+  pdbName: string | null;
+  /**
+   * Folder of the project's outputs inside outDir, POSIX, "" for outDir itself. Outputs go to outDir flat (as
+   * with MSBuild's /p:OutDir), except when two projects of the solution produce a file of the same name (MSBuild
+   * writes them to each project's own OutDir): then each of those projects gets the folder of its project file
+   * relative to the solution (`sys`, `startio`).
+   */
+  outputDir: string;
+  /** `outputDir/outputName` (POSIX), the binary's path relative to outDir. */
+  outputPath: string;
+  /** Libraries named by the project (and the defaults it keeps), in order. */
+  libraries: PlannedLibrary[];
+  /** Entry point symbol passed to lld-link; null: lld-link picks mainCRTStartup or wmainCRTStartup. */
+  entry: string | null;
+  sources: PlannedSource[];
+  resources: VcxResource[];
+  /** The mapped `Link/AdditionalOptions`. */
+  linker: LinkerOptions;
+  /** MSVC warning numbers the project's sources and headers disable with #pragma warning. */
+  pragmaDisabled: number[];
+}
+
+/** What {@link planBuild} returns. */
+export interface BuildPlan {
+  /** The .sln or .vcxproj (absolute). */
+  project: string;
+  /** Folder that relative input paths are reported against (the .sln's or .vcxproj's). */
+  rootDir: string;
+  configuration: BuildConfiguration;
+  platform: BuildPlatform;
+  /** The solution file, when the input is one. */
+  solution?: string;
+  projects: PlannedProject[];
+}
+
+function refuse(config: VcxConfiguration, line: number | undefined, message: string, feature: string): never {
+  const where = line !== undefined ? `${config.file}:${line}` : config.file;
+  throw new ProjectFormatError(`${where}: ${message}`, config.file, line, feature);
+}
+
+/** An AdditionalDependencies entry as the project wrote it (the kit's library folders shown as their macros). */
+function displayDependency(dep: string): string {
+  return toPosixPath(dep)
+    .replace(`${KIT_LIB_ROOT}/km`, "$(DDK_LIB_PATH)")
+    .replace(`${KIT_LIB_ROOT}/um`, "$(SDK_LIB_PATH)")
+    .replace(/^\$\(([A-Z_]+)\)\/+/, "$($1)\\");
+}
+
+/** Base name (lower case, no `.lib`) of an AdditionalDependencies entry, or an error naming it. */
+function libraryBase(config: VcxConfiguration, dep: string): string {
+  const line = config.link.additionalDependenciesLine;
+  const posix = toPosixPath(dep).trim();
+  const name = posix.split("/").pop() ?? posix;
+  const m = /^([A-Za-z0-9_.+-]+)\.lib$/i.exec(name);
+  if (!m) {
+    return refuse(
+      config,
+      line,
+      `Link AdditionalDependencies entry '${dep}' is not a library (.lib)`,
+      "AdditionalDependencies",
+    );
+  }
+  if (posix.includes("/") && !posix.startsWith(`${KIT_LIB_ROOT}/`)) {
+    const file = path.resolve(config.projectDir, posix);
+    return refuse(
+      config,
+      line,
+      fs.existsSync(file)
+        ? `Link AdditionalDependencies entry '${dep}' is a prebuilt library (${file}); the open toolchain links only libraries it makes itself: build that library's project in the solution instead, or build with the adk toolchain`
+        : `Link AdditionalDependencies entry '${dep}' names a library that does not exist (${file})`,
+      "AdditionalDependencies",
+    );
+  }
+  return m[1]!.toLowerCase();
+}
+
+/** The header a PrecompiledHeaderFile names, found as the source's #include would find it (any letter case). */
+function findPchHeader(config: VcxConfiguration, s: VcxSource, name: string): string {
+  const rel = toPosixPath(name);
+  const dirs = [
+    path.dirname(s.file),
+    ...s.settings.additionalIncludeDirectories,
+    ...config.includePath,
+    config.projectDir,
+  ];
+  for (const d of dirs) {
+    const f = resolveCaseInsensitive(path.resolve(d, rel));
+    if (fs.existsSync(f) && fs.statSync(f).isFile()) return f;
+  }
+  return refuse(
+    config,
+    s.line,
+    `PrecompiledHeaderFile '${name}' of ClCompile item '${s.include}' not found (looked in ${dirs.join(", ")})`,
+    "PrecompiledHeaderFile",
+  );
+}
+
+const FOREIGN_DRIVER_TYPES: Record<string, string> = {
+  kmdf: "KMDF drivers (Kernel-Mode Driver Framework: the open toolchain has no WDF headers or libraries)",
+  umdf: "UMDF drivers (User-Mode Driver Framework: the open toolchain has no WDF headers or libraries)",
+};
+
+/** KMDF and UMDF projects are refused as soon as their properties are known (before their items are read). */
+function refuseForeignDriverTypes(prop: (name: string) => string, line: (name: string) => number | undefined): void {
+  const driverType = prop("DriverType").trim();
+  const what = FOREIGN_DRIVER_TYPES[driverType.toLowerCase()];
+  if (!what) return;
+  const file = prop("MSBuildProjectFullPath");
+  const at = line("DriverType");
+  throw new ProjectFormatError(
+    `${at !== undefined ? `${file}:${at}` : file}: ${what} are not supported by the open toolchain (DriverType ${driverType}); build this project with the adk toolchain (Visual Studio + WDK)`,
+    file,
+    at,
+    "DriverType",
+  );
+}
+
+function planProject(config: VcxConfiguration): PlannedProject {
   const where = config.file;
-  const bad = (msg: string, feature: string): never => {
-    throw new ProjectFormatError(`${where}: ${msg}`, where, undefined, feature);
-  };
+  const bad = (msg: string, feature: string, line?: number): never => refuse(config, line, msg, feature);
+  const driverType = config.driverType.trim().toLowerCase();
+  if (FOREIGN_DRIVER_TYPES[driverType]) {
+    bad(
+      `${FOREIGN_DRIVER_TYPES[driverType]} are not supported by the open toolchain (DriverType ${config.driverType}); build this project with the adk toolchain (Visual Studio + WDK)`,
+      "DriverType",
+      config.propertyLines.DriverType,
+    );
+  }
   let kind: "driver" | "application";
   if (config.configurationType === "Driver") kind = "driver";
   else if (config.configurationType === "Application") kind = "application";
   else {
     return bad(
-      `ConfigurationType ${config.configurationType} (${config.configuration}|${config.platform}) is not supported by the open toolchain: it builds Driver and Application projects`,
+      `ConfigurationType ${config.configurationType} (${config.configuration}|${config.platform}) is not supported by the open toolchain: it builds Driver and Application projects; build this project with the adk toolchain`,
       "ConfigurationType",
+      config.propertyLines.ConfigurationType,
     );
   }
-  if (kind === "driver" && config.driverType !== "" && config.driverType.toUpperCase() !== "WDM") {
+  if (kind === "driver" && driverType !== "" && driverType !== "wdm") {
     bad(
-      `DriverType ${config.driverType} is not supported by the open toolchain (it has no WDF headers or libraries); WDM drivers are`,
+      `DriverType ${config.driverType} is not supported by the open toolchain (it builds WDM drivers); build this project with the adk toolchain`,
       "DriverType",
+      config.propertyLines.DriverType,
     );
   }
   if (kind === "driver" && config.targetExt.toLowerCase() !== ".sys") {
-    bad(`a driver's TargetExt must be .sys (got ${config.targetExt})`, "TargetExt");
+    bad(`a driver's TargetExt must be .sys (got ${config.targetExt})`, "TargetExt", config.propertyLines.TargetExt);
   }
   if (kind === "application" && config.targetExt.toLowerCase() !== ".exe") {
-    bad(`an application's TargetExt must be .exe (got ${config.targetExt})`, "TargetExt");
+    bad(
+      `an application's TargetExt must be .exe (got ${config.targetExt})`,
+      "TargetExt",
+      config.propertyLines.TargetExt,
+    );
   }
   const subsystem = config.link.subsystem.toLowerCase();
   if (kind === "application" && subsystem !== "" && subsystem !== "console") {
@@ -670,6 +705,7 @@ function planProject(config: VcxConfiguration, platform: BuildPlatform): Planned
   if (config.sources.length === 0) {
     bad(`no ClCompile source is built in ${config.configuration}|${config.platform}`, "ClCompile");
   }
+  const sources: PlannedSource[] = [];
   for (const s of config.sources) {
     const ext = path.extname(s.file).toLowerCase();
     if (![".c", ".cpp", ".cc", ".cxx"].includes(ext)) {
@@ -687,65 +723,124 @@ function planProject(config: VcxConfiguration, platform: BuildPlatform): Planned
       if (!fs.existsSync(f))
         throw new ProjectFormatError(`${where}:${s.line}: forced include ${f} not found`, where, s.line);
     }
+    const options = mapCompilerOptions(
+      s.settings.additionalOptions.text,
+      { file: where, line: s.settings.additionalOptions.line, projectDir: config.projectDir },
+      {
+        warningLevel: s.settings.warningLevel,
+        treatWarningAsError: s.settings.treatWarningAsError,
+        disableSpecificWarnings: s.settings.disableSpecificWarnings,
+        treatSpecificWarningsAsErrors: s.settings.treatSpecificWarningsAsErrors,
+      },
+    );
+    let pch: PlannedSource["pch"] = null;
+    const mode = s.settings.precompiledHeader.toLowerCase();
+    if (mode === "use" || mode === "create") {
+      const name = s.settings.precompiledHeaderFile || "stdafx.h";
+      pch = { name, file: findPchHeader(config, s, name), mode: mode === "use" ? "Use" : "Create" };
+    }
+    sources.push({ source: s, options, pch });
+  }
+  for (const r of config.resources) {
+    if (!fs.existsSync(r.file) || !fs.statSync(r.file).isFile()) {
+      throw new ProjectFormatError(
+        `${where}:${r.line}: resource script '${r.include}' not found (${r.file})`,
+        where,
+        r.line,
+        "ResourceCompile",
+      );
+    }
   }
   // Libraries.
-  const libraries: string[] = [];
-  const add = (lib: string) => {
-    if (!libraries.includes(lib)) libraries.push(lib);
+  const libraries: PlannedLibrary[] = [];
+  const add = (base: string, provision: LibraryProvision) => {
+    if (!libraries.some((l) => l.base === base)) libraries.push({ base, provision });
   };
-  if (kind === "driver") {
-    add("ntoskrnl");
-    add("hal");
-  } else {
-    add("kernel32");
+  const explicit = config.link.additionalDependencies.map((d) => ({ dep: d, base: libraryBase(config, d) }));
+  const defaults =
+    kind === "driver"
+      ? DEFAULT_DRIVER_LIBS.map((d) => d.toLowerCase().replace(/\.lib$/, ""))
+      : config.link.inheritsDefaultDependencies
+        ? DEFAULT_APP_LIBS.map((d) => d.replace(/\.lib$/, ""))
+        : [];
+  // the toolchain's own: drivers always link ntoskrnl and hal, applications the C runtime and kernel32
+  const always = kind === "driver" ? ["ntoskrnl", "hal"] : ["msvcrt", "kernel32"];
+  for (const base of always) {
+    const c = classifyLibrary(base, kind);
+    if (c.kind === "unavailable") throw new BuildError(`${base}.lib is not available: ${c.reason}`);
+    add(base, c);
   }
-  for (const dep of config.link.additionalDependencies) {
-    const m = /^([A-Za-z0-9_.-]+)\.lib$/i.exec(dep);
-    if (!m)
+  for (const { dep, base } of explicit) {
+    const c = classifyLibrary(base, kind);
+    if (c.kind === "unavailable") {
       bad(
-        `Link AdditionalDependencies entry '${dep}' is not a library name like kernel32.lib`,
-        "AdditionalDependencies",
-      );
-    const base = m![1]!.toLowerCase();
-    if (kind === "driver" && !["ntoskrnl", "hal"].includes(base)) {
-      bad(`library ${dep} is not available to drivers in the open toolchain (only ntoskrnl.lib and hal.lib are)`, dep);
-    }
-    if (!libraryAvailable(base, platform)) {
-      bad(
-        platform === "ARM64"
-          ? `library ${dep} is not available for ARM64 in the open toolchain (it has ${Object.keys(ARM64_EXPORTS)
-              .map((k) => `${k}.lib`)
-              .join(", ")})`
-          : `library ${dep} is not available: ${path.join(MINGW_ROOT, "lib", `lib${base}.a`)} does not exist`,
-        dep,
+        `library ${displayDependency(dep)} is not available to ${kind === "driver" ? "drivers" : "applications"} in the open toolchain: ${c.reason}`,
+        `${base}.lib`,
+        config.link.additionalDependenciesLine,
       );
     }
-    add(base);
+    add(base, c as LibraryProvision);
   }
-  if (kind === "application" && config.link.inheritsDefaultDependencies) {
-    for (const d of DEFAULT_APP_LIBS) {
-      const base = d.replace(/\.lib$/, "");
-      if (libraryAvailable(base, platform)) add(base);
-    }
+  for (const base of defaults) {
+    const c = classifyLibrary(base, kind);
+    // a default library the toolchain cannot provide (uuid.lib: static GUIDs) is left out, as unused
+    if (c.kind !== "unavailable") add(base, c);
   }
-  let entry = config.link.entryPointSymbol;
+  const linker = mapLinkerOptions(config.link.additionalOptions.text, {
+    file: where,
+    line: config.link.additionalOptions.line,
+  });
+  let entry: string | null = config.link.entryPointSymbol || null;
   if (kind === "driver") {
     // The WDK's GsDriverEntry (stack-cookie set-up from BufferOverflowK.lib) does not exist here.
-    if (entry === "" || entry === "GsDriverEntry") entry = "DriverEntry";
-  } else if (entry === "") {
-    entry = "mainCRTStartup";
+    if (entry === null || entry === "GsDriverEntry") entry = "DriverEntry";
   }
-  return { config, kind, outputName: `${config.targetName}${config.targetExt}`, libraries, entry };
+  // GenerateDebugInformation defaults to true in Visual Studio's C++ projects (Debug and Release); link.exe
+  // writes a PDB even for sources compiled without /Zi (public symbols only), as lld-link does
+  const generate = config.link.generateDebugInformation.toLowerCase();
+  const pdbName = generate === "false" || generate === "no" ? null : `${config.targetName}.pdb`;
+  // warnings the project disables in its own files (#pragma warning(disable: N)): never made errors
+  const scanned = new Set<string>();
+  const pragmaDisabled = new Set<number>();
+  const scan = (f: string) => {
+    if (scanned.has(f)) return;
+    scanned.add(f);
+    try {
+      for (const n of pragmaDisabledWarnings(decodeText(fs.readFileSync(f)))) pragmaDisabled.add(n);
+    } catch {
+      // unreadable: the compile names it
+    }
+  };
+  for (const s of config.sources) scan(s.file);
+  for (const h of config.headers) scan(h);
+  for (const dir of new Set(config.sources.map((s) => path.dirname(s.file)))) {
+    for (const n of fs.readdirSync(dir)) if (/\.(h|hpp|hxx|inl)$/i.test(n)) scan(path.join(dir, n));
+  }
+  return {
+    config,
+    kind,
+    outputName: `${config.targetName}${config.targetExt}`,
+    pdbName,
+    outputDir: "",
+    outputPath: `${config.targetName}${config.targetExt}`,
+    libraries,
+    entry,
+    sources,
+    resources: config.resources,
+    linker,
+    pragmaDisabled: [...pragmaDisabled].sort((a, b) => a - b),
+  };
 }
 
 /**
  * Read the solution/project and decide what to build, without running tools or writing anything.
  * Every bad input is found here: a missing project, a file that is not XML, a platform the project lacks,
- * a missing source, an unsupported feature.
+ * a missing source, an unsupported feature (KMDF, UMDF, WPP, an unknown option, a library the toolchain cannot
+ * provide, ...), so nothing is built when a project cannot be.
  *
  * @throws BuildError for bad arguments; ProjectFormatError naming the file (and line, feature) otherwise
  */
-export function planBuild(input: Pick<BuildInput, "project" | "configuration" | "platform">): BuildPlan {
+export function planBuild(input: Pick<BuildInput, "project" | "configuration" | "platform" | "only">): BuildPlan {
   const configuration = normalizeConfiguration(input.configuration);
   const platform = normalizePlatform(input.platform);
   if (typeof input.project !== "string" || input.project.trim() === "") {
@@ -760,10 +855,30 @@ export function planBuild(input: Pick<BuildInput, "project" | "configuration" | 
     throw new ProjectFormatError(`${project}: ${ext === ".sln" ? "solution" : "project"} file not found`, project);
   }
   if (!fs.statSync(project).isFile()) throw new BuildError(`'project' ${project} is not a file`, project);
+  const kit = {
+    toolchainProperties: kitProperties(platform),
+    derivedProperties: derivedKitProperties,
+    checkProperties: refuseForeignDriverTypes,
+  };
   const projects: PlannedProject[] = [];
   if (ext === ".sln") {
     const sln = readSln(project);
-    const entries = solutionBuildPlan(sln, configuration, platform);
+    let entries = solutionBuildPlan(sln, configuration, platform);
+    if (input.only !== undefined) {
+      const only = path.resolve(input.only);
+      const listed = sln.projects.some((p) => path.resolve(p.file) === only);
+      entries = entries.filter((e) => path.resolve(e.project.file) === only);
+      if (entries.length === 0) {
+        throw new ProjectFormatError(
+          listed
+            ? `${project}: the solution does not build ${only} in ${configuration}|${platform}`
+            : `${project}: the solution has no project ${only}`,
+          project,
+          undefined,
+          "project",
+        );
+      }
+    }
     if (entries.length === 0) {
       throw new ProjectFormatError(`${project}: no project is built in ${configuration}|${platform}`, project);
     }
@@ -776,12 +891,13 @@ export function planBuild(input: Pick<BuildInput, "project" | "configuration" | 
           "project type",
         );
       }
-      const vcx = readVcxproj(e.project.file);
+      const vcx = readVcxproj(resolveCaseInsensitive(e.project.file));
       const config = evaluateVcxproj(vcx, {
         configuration: e.configuration,
         platform: e.platform,
         solutionDir: sln.dir,
         solutionName: sln.name,
+        ...kit,
       });
       if (normalizePlatformOrNull(config.platform) !== platform) {
         throw new ProjectFormatError(
@@ -791,26 +907,13 @@ export function planBuild(input: Pick<BuildInput, "project" | "configuration" | 
           "platform",
         );
       }
-      projects.push(planProject(config, platform));
+      projects.push(planProject(config));
     }
   } else {
-    const config = evaluateVcxproj(readVcxproj(project), { configuration, platform });
-    projects.push(planProject(config, platform));
+    const config = evaluateVcxproj(readVcxproj(project), { configuration, platform, ...kit });
+    projects.push(planProject(config));
   }
-  const names = new Map<string, string>();
-  for (const p of projects) {
-    const key = p.outputName.toLowerCase();
-    const other = names.get(key);
-    if (other) {
-      throw new ProjectFormatError(
-        `${project}: two projects produce ${p.outputName} (${other} and ${p.config.file})`,
-        project,
-        undefined,
-        "TargetName",
-      );
-    }
-    names.set(key, p.config.file);
-  }
+  assignOutputDirs(projects, path.dirname(project), project);
   return {
     project,
     rootDir: path.dirname(project),
@@ -819,6 +922,36 @@ export function planBuild(input: Pick<BuildInput, "project" | "configuration" | 
     solution: ext === ".sln" ? project : undefined,
     projects,
   };
+}
+
+/** Each project's output folder inside outDir (see {@link PlannedProject.outputDir}). */
+function assignOutputDirs(projects: PlannedProject[], rootDir: string, project: string): void {
+  const outputsOf = (p: PlannedProject) =>
+    [p.outputName, ...(p.pdbName ? [p.pdbName] : [])].map((n) => n.toLowerCase());
+  const count = new Map<string, number>();
+  for (const p of projects) for (const n of outputsOf(p)) count.set(n, (count.get(n) ?? 0) + 1);
+  for (const p of projects) {
+    if (!outputsOf(p).some((n) => (count.get(n) ?? 0) > 1)) continue;
+    const rel = path.relative(rootDir, p.config.projectDir).split(path.sep).join("/");
+    p.outputDir = rel === "" || rel.startsWith("..") ? p.config.projectName : rel;
+    p.outputPath = `${p.outputDir}/${p.outputName}`;
+  }
+  const seen = new Map<string, string>();
+  for (const p of projects) {
+    for (const n of outputsOf(p)) {
+      const key = `${p.outputDir.toLowerCase()}/${n}`;
+      const other = seen.get(key);
+      if (other) {
+        throw new ProjectFormatError(
+          `${project}: two projects produce ${p.outputDir ? `${p.outputDir}/` : ""}${n} (${other} and ${p.config.file})`,
+          project,
+          undefined,
+          "TargetName",
+        );
+      }
+      seen.set(key, p.config.file);
+    }
+  }
 }
 
 function normalizePlatformOrNull(value: string): BuildPlatform | null {
@@ -834,8 +967,9 @@ function normalizePlatformOrNull(value: string): BuildPlatform | null {
 // ---------------------------------------------------------------------------------------------------
 
 interface CompileUnit {
+  planned: PlannedSource;
   source: VcxSource;
-  /** argv without the output and dependency-file options. */
+  /** argv without the source, output, dependency-file and precompiled-header options. */
   argv: string[];
   language: "c" | "c++";
 }
@@ -852,41 +986,90 @@ function versionDefines(config: VcxConfiguration): { winnt: string; ntddi: strin
     throw new ProjectFormatError(
       `${config.file}: TargetVersion ${config.targetVersion} is not supported by the open toolchain (${Object.keys(TARGET_VERSIONS).join(", ")})`,
       config.file,
-      undefined,
+      config.propertyLines.TargetVersion,
       "TargetVersion",
     );
   }
   return v;
 }
 
-function compileArgv(
-  p: PlannedProject,
-  s: VcxSource,
-  platform: BuildPlatform,
-  tc: ToolchainInfo,
-  arm64Ddk: string | null,
-): CompileUnit {
-  const { config } = p;
-  const arch = ARCH[platform];
-  const language = languageOf(s);
-  const v = versionDefines(config);
+/** Where the build's header search starts: clang's, winpe-lab's support headers, mingw-w64's (in this order). */
+function systemIncludeArgv(kind: "driver" | "application", tc: ToolchainInfo, arm64Ddk: string | null): string[] {
+  const support = supportIncludeDirs();
   const inc = path.join(MINGW_ROOT, "include");
-  const argv: string[] = [
-    `--target=${arch.triple}`,
-    "-c",
-    "-nostdinc",
-    "-isystem",
-    path.join(tc.resourceDir, "include"),
-  ];
-  if (p.kind === "driver") {
+  const argv = ["-isystem", path.join(tc.resourceDir, "include")];
+  if (kind === "driver") argv.push("-isystem", support.kernel);
+  argv.push("-isystem", support.common);
+  if (kind === "driver") {
     if (arm64Ddk) argv.push("-isystem", arm64Ddk);
     argv.push("-isystem", path.join(inc, "ddk"));
   }
   argv.push("-isystem", inc);
-  argv.push("-fms-extensions", "-fgnuc-version=4.2.1", "-Werror=implicit-function-declaration");
+  return argv;
+}
+
+/** Project include folders, without those the toolchain itself provides (they are on the path in order already). */
+function projectIncludeDirs(dirs: readonly string[]): string[] {
+  const support = supportIncludeDirs();
+  return dirs.filter((d) => {
+    const abs = path.resolve(d);
+    return !within(abs, path.join(MINGW_ROOT, "include")) && abs !== support.common && abs !== support.kernel;
+  });
+}
+
+/** Defines of every compile of a project (cl.exe's and the WDK's). */
+function projectDefines(p: PlannedProject, platform: BuildPlatform, runtimeLibrary: string): string[] {
+  const { config } = p;
+  const v = versionDefines(config);
+  const defines: string[] = [
+    ...ARCH[platform].defines,
+    `_WIN32_WINNT=${v.winnt}`,
+    `WINVER=${v.winnt}`,
+    `NTDDI_VERSION=${v.ntddi}`,
+  ];
+  if (p.kind === "driver") {
+    defines.push("_KERNEL_MODE", "WINNT=1");
+    if (config.useDebugLibraries) defines.push("DBG=1");
+  } else {
+    // msvcrt.dll's printf family, as with the Visual C++ runtime (not mingw-w64's own implementation)
+    defines.push("__USE_MINGW_ANSI_STDIO=0");
+    const cs = config.characterSet.toLowerCase();
+    if (cs === "unicode") defines.push("UNICODE", "_UNICODE");
+    else if (cs === "multibyte") defines.push("_MBCS");
+    const rt = runtimeLibrary.toLowerCase();
+    if (rt.startsWith("multithreaded")) defines.push("_MT");
+    if (rt.includes("debug")) defines.push("_DEBUG");
+    if (rt.endsWith("dll")) defines.push("_DLL");
+  }
+  return defines;
+}
+
+function compileArgv(
+  p: PlannedProject,
+  ps: PlannedSource,
+  platform: BuildPlatform,
+  tc: ToolchainInfo,
+  arm64Ddk: string | null,
+  overlays: readonly string[],
+): CompileUnit {
+  const { config } = p;
+  const s = ps.source;
+  const language = languageOf(s);
+  const argv: string[] = [`--target=${ARCH[platform].triple}`, "-c", "-nostdinc"];
+  argv.push(...systemIncludeArgv(p.kind, tc, arm64Ddk));
+  for (const o of overlays) argv.push("-ivfsoverlay", o);
+  argv.push("-fms-extensions", "-fms-compatibility", "-fgnuc-version=4.2.1", "-U__NO_INLINE__");
+  // mingw-w64's _mingw.h defines __MINGW_IMPORT only where __declspec is a macro (not under -fms-extensions)
+  argv.push("-D__MINGW_IMPORT=extern __declspec(dllimport)");
+  // cl.exe accepts a ## that forms no valid token (it keeps both tokens); clang makes that an error by default
+  argv.push("-Werror=implicit-function-declaration", "-Wno-error=invalid-token-paste");
   if (p.kind === "driver") argv.push("-ffreestanding", "-funwind-tables");
   if (language === "c++") argv.push("-fno-exceptions", "-fno-rtti");
-  const opt = (s.settings.optimization || (config.useDebugLibraries ? "Disabled" : "MaxSpeed")).toLowerCase();
+  const opt = (
+    ps.options.optimization ||
+    s.settings.optimization ||
+    (config.useDebugLibraries ? "Disabled" : "MaxSpeed")
+  ).toLowerCase();
   argv.push(opt === "disabled" ? "-O0" : opt === "minspace" ? "-Os" : "-O2");
   const std = language === "c" ? s.settings.languageStandardC : s.settings.languageStandard;
   const stdMap: Record<string, string> = {
@@ -908,39 +1091,104 @@ function compileArgv(
     }
     argv.push(flag);
   }
-  const defines: string[] = [
-    ...arch.defines,
-    `_WIN32_WINNT=${v.winnt}`,
-    `WINVER=${v.winnt}`,
-    `NTDDI_VERSION=${v.ntddi}`,
-  ];
-  if (p.kind === "driver") {
-    defines.push("_KERNEL_MODE", "WINNT=1");
-    if (config.useDebugLibraries) defines.push("DBG=1");
-  } else {
-    const cs = config.characterSet.toLowerCase();
-    if (cs === "unicode") defines.push("UNICODE", "_UNICODE");
-    else if (cs === "multibyte") defines.push("_MBCS");
-    const rt = s.settings.runtimeLibrary.toLowerCase();
-    if (rt.startsWith("multithreaded")) defines.push("_MT");
-    if (rt.includes("debug")) defines.push("_DEBUG");
-    if (rt.endsWith("dll")) defines.push("_DLL");
+  if (s.settings.debugInformationFormat.toLowerCase() !== "none") {
+    argv.push("-g", "-gcodeview", "-ffile-compilation-dir=.");
   }
-  for (const d of defines) argv.push(`-D${d}`);
+  const runtimeLibrary = ps.options.runtimeLibrary ?? s.settings.runtimeLibrary;
+  for (const d of projectDefines(p, platform, runtimeLibrary)) argv.push(`-D${d}`);
   for (const d of s.settings.preprocessorDefinitions) argv.push(`-D${d}`);
   for (const u of s.settings.undefinePreprocessorDefinitions) argv.push(`-U${u}`);
-  for (const d of s.settings.additionalIncludeDirectories) argv.push("-I", d);
-  for (const d of config.includePath) argv.push("-I", d);
+  for (const d of projectIncludeDirs(s.settings.additionalIncludeDirectories)) argv.push("-I", d);
+  for (const d of projectIncludeDirs(config.includePath)) argv.push("-I", d);
   for (const f of s.settings.forcedIncludeFiles) argv.push("-include", f);
+  argv.push(...ps.options.argv);
+  argv.push(...warningArgv(ps.options.warnings, new Set(p.pragmaDisabled)));
   argv.push("-x", language);
-  return { source: s, argv, language };
+  return { planned: ps, source: s, argv, language };
 }
 
-function importLibPath(lib: string, platform: BuildPlatform, arm64Libs: Map<string, string>): string {
-  if (platform === "x64") return path.join(MINGW_ROOT, "lib", `lib${lib}.a`);
-  const p = arm64Libs.get(lib);
-  if (!p) throw new BuildError(`no ARM64 import library for ${lib}`);
-  return p;
+/**
+ * The text of a `PrecompiledHeader=Use` source as cl.exe compiles it: everything before the #include of the
+ * precompiled header blanked (newlines kept, so line numbers stay). Null when nothing precedes that #include, or
+ * when the source has no such #include (the compile then reports it, as cl.exe does).
+ */
+export function pchUseView(text: string, pchName: string): string | null {
+  const want = toPosixPath(pchName).toLowerCase();
+  const re = /^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\r\n]+)[>"]/gm;
+  for (const m of text.matchAll(re)) {
+    const name = toPosixPath(m[1]!).toLowerCase();
+    if (name !== want && name.split("/").pop() !== want.split("/").pop()) continue;
+    const before = text.slice(0, m.index);
+    if (before.trim() === "") return null;
+    return before.replace(/[^\r\n]/g, " ") + text.slice(m.index);
+  }
+  return null;
+}
+
+/** One compiled translation unit. */
+interface CompiledUnit {
+  obj: string;
+  deps: string[];
+  unit: CompileUnit;
+  argv: string[];
+  pch: PlannedSource["pch"];
+}
+
+/** clang's error for a `main` whose parameters C does not allow in a hosted program (cl.exe accepts them). */
+const MAIN_SIGNATURE_ERROR = /error: (first|second|third) parameter of 'main' \([^)]*\) must be of type/;
+
+/** The import library, static library or nothing for each of a project's libraries. */
+async function projectLibraries(
+  p: PlannedProject,
+  platform: BuildPlatform,
+  ctx: {
+    cacheDir: string;
+    tc: ToolchainInfo;
+    resource: string;
+    progress: (l: string) => void;
+    kernelInclude: string[];
+  },
+): Promise<{ libs: string[]; inputs: string[] }> {
+  const libs: string[] = [];
+  const inputs: string[] = [];
+  const runtime = async (lib: "winpe-crt" | "winpe-km" | "wdmsec") => {
+    const r = await ensureRuntimeLibrary(lib, platform, {
+      cacheDir: ctx.cacheDir,
+      clangVersion: ctx.tc.clang,
+      resourceDir: ctx.tc.resourceDir,
+      kernelIncludeArgv: ctx.kernelInclude,
+      resource: ctx.resource,
+      onProgress: ctx.progress,
+    });
+    libs.push(r.path);
+    inputs.push(...r.inputs);
+  };
+  // the start-up code first (lld-link picks mainCRTStartup or wmainCRTStartup from it)
+  if (p.kind === "application") await runtime("winpe-crt");
+  for (const l of p.libraries) {
+    if (l.provision.kind === "provided") continue;
+    if (l.provision.kind === "static") {
+      await runtime(l.provision.name);
+      continue;
+    }
+    const lib = await ensureImportLibrary(l.base, platform, ctx.cacheDir, ctx.tc.lld, ctx.resource, ctx.progress);
+    if (lib === null) throw new BuildError(`no export list for ${l.base}.lib (${p.config.file})`, p.config.file);
+    libs.push(lib);
+    inputs.push(...importListSources(l.base));
+  }
+  if (p.kind === "driver") await runtime("winpe-km");
+  return { libs, inputs };
+}
+
+/** The files an import library's export list is made from (for the inputs hash). */
+function importListSources(base: string): string[] {
+  const out: string[] = [];
+  const mingw = path.join(MINGW_ROOT, "lib", `lib${base}.a`);
+  if (fs.existsSync(mingw)) out.push(mingw);
+  for (const f of ["msvcrt.def", "fltmgr.def", "ntoskrnl-additions.def"]) {
+    if (f.startsWith(`${base}.`) || f.startsWith(`${base}-`)) out.push(supportFile("importlibs", f));
+  }
+  return out;
 }
 
 function linkArgv(
@@ -949,67 +1197,23 @@ function linkArgv(
   objects: string[],
   libs: string[],
   out: string,
+  pdb: string | null,
 ): string[] {
   const arch = ARCH[platform];
   const v = versionDefines(p.config);
-  const argv = [
-    "/nologo",
-    `/machine:${arch.lldMachine}`,
-    "/nodefaultlib",
-    "/Brepro",
-    "/dynamicbase",
-    "/nxcompat",
-    `/entry:${p.entry}`,
-  ];
+  const argv = ["/nologo", `/machine:${arch.lldMachine}`, "/nodefaultlib", "/Brepro", "/dynamicbase", "/nxcompat"];
+  if (p.entry) argv.push(`/entry:${p.entry}`);
   if (p.kind === "driver") argv.push("/driver:wdm", `/subsystem:native,${v.subsystem}`);
   else argv.push("/subsystem:console");
+  if (pdb) {
+    // the debug directory names the PDB without a folder (the debugger finds it on its symbol path)
+    argv.push("/debug", `/pdb:${pdb}`, "/pdbaltpath:%_PDB%", "/pdbsourcepath:/winpe-lab/build");
+    // Visual Studio's Release configurations keep /OPT:REF,ICF with /DEBUG
+    if (!p.config.useDebugLibraries) argv.push("/opt:ref", "/opt:icf");
+  }
+  argv.push(...p.linker.argv);
   argv.push(`/out:${out}`, ...objects, ...libs);
   return argv;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Import libraries (ARM64), start-up object
-// ---------------------------------------------------------------------------------------------------
-
-/** The `.def` text for one of {@link ARM64_EXPORTS}. */
-export function arm64DefText(lib: string): string {
-  const e = ARM64_EXPORTS[lib];
-  if (!e) throw new BuildError(`no ARM64 export list for ${lib}`);
-  return `LIBRARY ${e.dll}\nEXPORTS\n${[...e.names]
-    .sort()
-    .map((n) => `  ${n}`)
-    .join("\n")}\n`;
-}
-
-async function ensureArm64ImportLibs(
-  libs: string[],
-  cacheDir: string,
-  tc: ToolchainInfo,
-  resource: string,
-  onProgress: (line: string) => void,
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const lib of libs) {
-    const def = arm64DefText(lib);
-    const key = sha256(stableStringify({ def, lld: tc.lld })).slice(0, 16);
-    const dir = path.join(cacheDir, `implib-arm64-${key}`);
-    const target = path.join(dir, `${lib}.lib`);
-    if (!fs.existsSync(target)) {
-      fs.mkdirSync(dir, { recursive: true });
-      const defFile = path.join(dir, `${lib}.def`);
-      writeFileAtomic(defFile, def);
-      onProgress(`import library ${lib}.lib (ARM64) from ${lib}.def`);
-      const tmp = path.join(dir, `.tmp-${process.pid}-${lib}.lib`);
-      try {
-        await runTool("llvm-dlltool", ["-m", "arm64", "-d", defFile, "-l", tmp], { resource, secrets: [] });
-        fs.renameSync(tmp, target);
-      } finally {
-        fs.rmSync(tmp, { force: true });
-      }
-    }
-    out.set(lib, target);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1052,12 +1256,23 @@ function hashPath(p: string, rootDir: string, cacheDir: string): string {
   const abs = path.resolve(p);
   if (within(abs, cacheDir)) return `<cache>/${path.relative(cacheDir, abs)}`;
   if (within(abs, "/usr")) return abs;
+  if (within(abs, supportFile())) return `<winpe-lab>/${path.relative(supportFile(), abs)}`;
   return `<root>/${path.relative(rootDir, abs)}`;
 }
 
 /** Compiler arguments as they enter the inputs hash: existing absolute paths made root/cache-relative. */
 function hashArgv(argv: string[], rootDir: string, cacheDir: string): string[] {
-  return argv.map((a) => (path.isAbsolute(a) && fs.existsSync(a) ? hashPath(a, rootDir, cacheDir) : a));
+  // the header overlays only make names resolve in any case: what they resolve to is in the dependency files
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "-ivfsoverlay") {
+      i++;
+      continue;
+    }
+    const a = argv[i]!;
+    out.push(path.isAbsolute(a) && fs.existsSync(a) ? hashPath(a, rootDir, cacheDir) : a);
+  }
+  return out;
 }
 
 /**
@@ -1114,6 +1329,10 @@ export interface VerifiedFile {
   machine: number;
   subsystem: number;
   pe: PeInfo;
+  /** The PDB file name in the debug directory (CodeView), when there is one. */
+  pdbName: string | null;
+  /** Resource types in the resource section (llvm-readobj --coff-resources), e.g. `VERSIONINFO (ID 16)`. */
+  resourceTypes: string[];
 }
 
 /**
@@ -1127,7 +1346,15 @@ export interface VerifiedFile {
  */
 export async function verifyBuiltFile(
   file: string,
-  expect: { kind: "driver" | "application"; platform: BuildPlatform; resource?: string },
+  expect: {
+    kind: "driver" | "application";
+    platform: BuildPlatform;
+    resource?: string;
+    /** The PDB file name the debug directory must name. */
+    pdbName?: string;
+    /** The image must have a resource section (the project compiles a resource script). */
+    resources?: boolean;
+  },
 ): Promise<VerifiedFile> {
   const name = path.basename(file);
   const want = ARCH[expect.platform].machine;
@@ -1172,7 +1399,32 @@ export async function verifyBuiltFile(
   if (expect.kind === "application" && importsFrom(pe, "ntoskrnl.exe")) {
     throw new BuildError(`${name} imports from ntoskrnl.exe: not a user-mode application`, file);
   }
-  return { machine, subsystem, pe };
+  let pdbName: string | null = null;
+  if (expect.pdbName !== undefined) {
+    const d = await runTool("llvm-readobj", ["--coff-debug-directory", file], {
+      resource: expect.resource ?? "driver-build",
+      secrets: [],
+    });
+    pdbName = /PDBFileName: (.*)$/m.exec(d.stdout)?.[1]?.trim() ?? null;
+    if (pdbName !== expect.pdbName) {
+      throw new BuildError(
+        `${name}: its debug directory names ${pdbName === null ? "no PDB" : pdbName}, not ${expect.pdbName}`,
+        file,
+      );
+    }
+  }
+  let resourceTypes: string[] = [];
+  if (expect.resources) {
+    const rs = await runTool("llvm-readobj", ["--coff-resources", file], {
+      resource: expect.resource ?? "driver-build",
+      secrets: [],
+    });
+    resourceTypes = [...rs.stdout.matchAll(/^\s*Type: (.*?)\s*\[?$/gm)].map((m) => m[1]!.trim());
+    if (resourceTypes.length === 0) {
+      throw new BuildError(`${name} has no resources, although its project compiles a resource script`, file);
+    }
+  }
+  return { machine, subsystem, pe, pdbName, resourceTypes };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1186,18 +1438,55 @@ function describeLinkFailure(e: unknown, p: PlannedProject, platform: BuildPlatf
   );
   const unique = [...new Set(undefinedSyms)];
   let hint = "";
-  if (unique.includes("main") && p.kind === "application") {
+  if ((unique.includes("main") || unique.includes("wmain")) && p.kind === "application") {
     hint =
-      " The open toolchain's start-up code calls main(); wmain, WinMain and wWinMain are not supported, nor is the C runtime.";
-  } else if (unique.length > 0 && platform === "ARM64") {
+      " The open toolchain's start-up code calls main() or wmain() (console applications); WinMain and wWinMain are not supported.";
+  } else if (unique.length > 0) {
+    const names = p.libraries
+      .filter((l) => l.provision.kind !== "provided")
+      .map((l) => `${l.base}.lib`)
+      .join(", ");
     hint =
-      ` The ARM64 import libraries list only the functions in ARM64_EXPORTS (toolchains/open/build.ts)` +
-      ` for ${p.libraries.map((l) => `${l}.lib`).join(", ")}; there is no C runtime.`;
-  } else if (unique.length > 0 && p.kind === "application") {
-    hint = " Applications get no C runtime from the open toolchain: use Win32 functions (kernel32/advapi32).";
+      ` The ${platform} libraries linked are ${names}` +
+      (p.kind === "application" ? " (the C runtime is msvcrt.dll)" : "") +
+      "; their export lists are mingw-w64's import libraries and winpe-lab's (toolchains/open/support/importlibs, ARM64_EXPORTS in toolchains/open/kit.ts).";
   }
   const what = unique.length > 0 ? `undefined symbol${unique.length > 1 ? "s" : ""} ${unique.join(", ")}.` : e.message;
   return new BuildError(`link of ${p.outputName} (${p.config.file}) failed: ${what}${hint}`, p.config.file);
+}
+
+/** The compiler's error messages (each with the two lines that follow it), else its last lines. */
+export function compilerErrors(stderr: string, max = 24): string {
+  const lines = stderr.trim().split("\n");
+  const picked: string[] = [];
+  for (let i = 0; i < lines.length && picked.length < max; i++) {
+    if (/\b(fatal )?error:/.test(lines[i]!)) picked.push(...lines.slice(i, i + 3));
+  }
+  return (picked.length > 0 ? picked.slice(0, max) : lines.slice(-12)).join("\n");
+}
+
+function compileFailure(e: unknown, file: string, project: string): Error {
+  if (e instanceof ToolError)
+    return new BuildError(`compiling ${file} (${project}) failed:\n${compilerErrors(e.stderr)}`, file);
+  return e as Error;
+}
+
+/** Folders whose files a project's #include directives may name (for the case-insensitive overlay). */
+function projectHeaderRoots(p: PlannedProject): string[] {
+  const dirs = new Set<string>([p.config.projectDir]);
+  for (const ps of p.sources) {
+    dirs.add(path.dirname(ps.source.file));
+    for (const d of ps.source.settings.additionalIncludeDirectories) dirs.add(d);
+    for (const f of ps.source.settings.forcedIncludeFiles) dirs.add(path.dirname(f));
+  }
+  for (const d of p.config.includePath) dirs.add(d);
+  for (const r of p.resources) {
+    dirs.add(path.dirname(r.file));
+    for (const d of r.settings.additionalIncludeDirectories) dirs.add(d);
+  }
+  const support = supportIncludeDirs();
+  const provided = [MINGW_ROOT, support.common, support.kernel];
+  return [...dirs].filter((d) => !provided.some((x) => within(path.resolve(d), x)));
 }
 
 /**
@@ -1208,7 +1497,7 @@ function describeLinkFailure(e: unknown, p: PlannedProject, platform: BuildPlatf
  * atomically.
  *
  * @param input project, configuration, platform, output folder, progress callback
- * @returns the produced files (path, size, sha256, machine, subsystem, kind), the inputs hash and the inputs
+ * @returns the produced binaries and program databases, the inputs hash and the inputs
  * @throws BuildError or ProjectFormatError naming the file or field; ToolError when a tool cannot start
  */
 export async function buildProject(input: BuildInput): Promise<BuildResult> {
@@ -1233,105 +1522,198 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
   const tc = await toolchainInfo(resource);
 
   fs.mkdirSync(cacheDir, { recursive: true });
-  const arm64Ddk =
-    platform === "ARM64" && plan.projects.some((p) => p.kind === "driver") ? ensureArm64DdkHeaders(cacheDir) : null;
-  const allLibs = [...new Set(plan.projects.flatMap((p) => p.libraries))];
-  const arm64Libs =
-    platform === "ARM64"
-      ? await ensureArm64ImportLibs(allLibs, cacheDir, tc, resource, (l) => progress(`${tag} ${l}`))
-      : new Map<string, string>();
+  const arm64Ddk = platform === "ARM64" ? ensureArm64DdkHeaders(cacheDir) : null;
+  const support = supportIncludeDirs();
+  const toolchainRoots = toolchainOverlayRoots([
+    path.join(MINGW_ROOT, "include"),
+    support.common,
+    support.kernel,
+    ...(arm64Ddk ? [arm64Ddk] : []),
+  ]);
+  const kernelInclude = systemIncludeArgv("driver", tc, arm64Ddk);
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "winpe-build-"));
   try {
     const inputFiles = new Set<string>();
     const hashedProjects: unknown[] = [];
-    const linked: Array<{ p: PlannedProject; tmpOut: string }> = [];
+    const linked: Array<{ p: PlannedProject; tmpOut: string; tmpPdb: string | null }> = [];
     inputFiles.add(plan.project);
+    for (const f of [support.common, support.kernel].flatMap((d) => fs.readdirSync(d).map((n) => path.join(d, n)))) {
+      // the support headers a compile includes are in its dependency file; listed here, a new one counts too
+      if (fs.statSync(f).isFile()) inputFiles.add(f);
+    }
 
     for (const [pi, p] of plan.projects.entries()) {
       inputFiles.add(p.config.file);
       const objDir = path.join(work, `${pi}-${p.config.projectName}`);
       fs.mkdirSync(objDir, { recursive: true });
-      const units = p.config.sources.map((s) => compileArgv(p, s, platform, tc, arm64Ddk));
+      // compiles run in objDir with relative intermediate paths: the command line is recorded in the debug
+      // information (CodeView LF_BUILDINFO), so the outputs do not depend on the temporary folder's name
+      const projectRoots = overlayRoots(projectHeaderRoots(p));
+      // cl.exe /Yu ignores everything before the precompiled header's #include, directives too (clang's
+      // -pch-through-header still runs those directives): such a source is compiled from a copy with that text
+      // blanked (line numbers kept), read under the source's own name through the overlay
+      for (const [ui, ps] of p.sources.entries()) {
+        if (ps.pch?.mode !== "Use") continue;
+        const view = pchUseView(fs.readFileSync(ps.source.file, "latin1"), ps.pch.name);
+        if (view === null) continue;
+        const viewFile = path.join(objDir, `${ui}-pch-view${path.extname(ps.source.file)}`);
+        fs.writeFileSync(viewFile, view, "latin1");
+        redirectInOverlay(projectRoots, ps.source.file, viewFile);
+      }
+      fs.writeFileSync(path.join(objDir, "include-overlay.yaml"), overlayText([...toolchainRoots, ...projectRoots]));
+      const overlays = ["include-overlay.yaml"];
+      const inObj = { resource, secrets: [] as string[], cwd: objDir };
+      const units = p.sources.map((ps) => compileArgv(p, ps, platform, tc, arm64Ddk, overlays));
       const objects: string[] = [];
       const hashedUnits: unknown[] = [];
+
+      // Precompiled headers: one per (header, language, flags), made from the header itself and used with
+      // -pch-through-header, so everything up to the header's #include is taken from it, as cl.exe /Yu does.
+      const pchs = new Map<string, { file: string; deps: string[] }>();
+      for (const u of units) {
+        const pch = u.planned.pch;
+        if (!pch) continue;
+        const key = sha256(stableStringify({ h: pch.file, argv: u.argv }));
+        if (pchs.has(key)) continue;
+        const file = path.join(objDir, `pch-${key.slice(0, 12)}.pch`);
+        const dep = `${file}.d`;
+        progress(`${tag} precompile ${path.relative(rootDir, pch.file)}`);
+        const argv = u.argv.filter((a) => a !== "-c");
+        const x = argv.lastIndexOf("-x");
+        argv.splice(x, 2, "-x", u.language === "c" ? "c-header" : "c++-header");
+        try {
+          await runTool(
+            "clang",
+            [...argv, pch.file, "-o", path.basename(file), "-MD", "-MF", path.basename(dep)],
+            inObj,
+          );
+        } catch (e) {
+          throw compileFailure(e, pch.file, p.config.file);
+        }
+        pchs.set(key, { file, deps: parseDepFile(fs.readFileSync(dep, "utf8")).map((d) => path.resolve(objDir, d)) });
+      }
+
       // Compile (in parallel: the units are independent).
-      const results = await Promise.all(
+      // every compile finishes before a failure is reported (a running clang must not write into a folder
+      // that is being removed)
+      const settled = await Promise.allSettled(
         units.map(async (u, ui) => {
           const base = `${ui}-${path.basename(u.source.file).replace(/\.[^.]*$/, "")}`;
           const obj = path.join(objDir, `${base}.obj`);
           const dep = path.join(objDir, `${base}.d`);
-          progress(`${tag} compile ${path.relative(rootDir, u.source.file)}`);
-          try {
-            await runTool("clang", [...u.argv, u.source.file, "-o", obj, "-MD", "-MF", dep], { resource, secrets: [] });
-          } catch (e) {
-            if (e instanceof ToolError) {
-              throw new BuildError(
-                `compiling ${u.source.file} (${p.config.file}) failed:\n${e.stderr.trim().split("\n").slice(-12).join("\n")}`,
-                u.source.file,
-              );
-            }
-            throw e;
+          const pch = u.planned.pch;
+          const pchArgv: string[] = [];
+          let pchDeps: string[] = [];
+          if (pch?.mode === "Use") {
+            const made = pchs.get(sha256(stableStringify({ h: pch.file, argv: u.argv })))!;
+            pchArgv.push("-include-pch", path.basename(made.file), "-Xclang", `-pch-through-header=${pch.name}`);
+            pchDeps = made.deps;
           }
-          const deps = parseDepFile(fs.readFileSync(dep, "utf8")).map((d) => path.resolve(objDir, d));
-          return { obj, deps, unit: u };
+          progress(`${tag} compile ${path.relative(rootDir, u.source.file)}`);
+          let argv = u.argv;
+          const run = (a: string[]) =>
+            runTool(
+              "clang",
+              [...a, ...pchArgv, u.source.file, "-o", path.basename(obj), "-MD", "-MF", path.basename(dep)],
+              inObj,
+            );
+          try {
+            await run(argv);
+          } catch (e) {
+            // cl.exe accepts a main with other parameter types (VOID __cdecl main(ULONG argc, PCHAR argv[])), which
+            // C forbids in a hosted program: compiled freestanding, main is an ordinary function
+            if (!(e instanceof ToolError) || p.kind !== "application" || !MAIN_SIGNATURE_ERROR.test(e.stderr)) {
+              throw compileFailure(e, u.source.file, p.config.file);
+            }
+            argv = [...argv.slice(0, -2), "-ffreestanding", ...argv.slice(-2)];
+            progress(`${tag} compile ${path.relative(rootDir, u.source.file)} (freestanding: MSVC-style main)`);
+            try {
+              await run(argv);
+            } catch (e2) {
+              throw compileFailure(e2, u.source.file, p.config.file);
+            }
+          }
+          const deps = parseDepFile(fs.readFileSync(dep, "utf8"))
+            .map((d) => path.resolve(objDir, d))
+            .filter((d) => !d.endsWith(".pch"));
+          return { obj, deps: [...deps, ...pchDeps], unit: u, argv, pch };
         }),
       );
+      const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+      if (failed) throw failed.reason;
+      const results = settled.map((x) => (x as PromiseFulfilledResult<CompiledUnit>).value);
       for (const r of results) {
         objects.push(r.obj);
         for (const d of r.deps) inputFiles.add(d);
         hashedUnits.push({
           source: hashPath(r.unit.source.file, rootDir, cacheDir),
-          argv: hashArgv(r.unit.argv, rootDir, cacheDir),
+          argv: hashArgv(r.argv, rootDir, cacheDir),
+          pch: r.pch ? { name: r.pch.name, mode: r.pch.mode, file: hashPath(r.pch.file, rootDir, cacheDir) } : null,
         });
       }
-      if (p.kind === "application") {
-        const noMain = p.entry !== "mainCRTStartup";
-        const src = path.join(work, noMain ? "startup-nomain.c" : "startup.c");
-        const obj = src.replace(/\.c$/, ".obj");
-        if (!fs.existsSync(obj)) {
-          fs.writeFileSync(src, APP_STARTUP_SOURCE);
-          progress(`${tag} compile <open toolchain start-up code>`);
-          await runTool(
-            "clang",
-            [
-              `--target=${ARCH[platform].triple}`,
-              "-c",
-              "-O2",
-              "-ffreestanding",
-              "-fno-builtin",
-              "-nostdinc",
-              ...(noMain ? ["-DWINPE_NO_MAIN_STARTUP"] : []),
-              src,
-              "-o",
-              obj,
-            ],
-            { resource, secrets: [] },
-          );
-        }
-        objects.push(obj);
+
+      // Resources: preprocessed by clang, compiled by llvm-rc.
+      const resFiles: string[] = [];
+      const hashedResources: unknown[] = [];
+      for (const [ri, r] of p.resources.entries()) {
+        progress(`${tag} rc ${path.relative(rootDir, r.file)}`);
+        const compiled = await compileResource(p, r, ri, platform, tc, arm64Ddk, overlays, objDir, resource);
+        resFiles.push(compiled.res);
+        for (const d of compiled.deps) inputFiles.add(d);
+        hashedResources.push({
+          source: hashPath(r.file, rootDir, cacheDir),
+          cpp: hashArgv(compiled.cppArgv, rootDir, cacheDir),
+          rc: compiled.rcArgv,
+        });
       }
-      const libs = p.libraries.map((l) => importLibPath(l, platform, arm64Libs));
-      for (const l of libs) inputFiles.add(l);
+
+      const { libs, inputs: libInputs } = await projectLibraries(p, platform, {
+        cacheDir,
+        tc,
+        resource,
+        progress: (l) => progress(`${tag} ${l}`),
+        kernelInclude,
+      });
+      for (const l of [...libs, ...libInputs]) inputFiles.add(l);
       const tmpOut = path.join(objDir, p.outputName);
-      const largv = linkArgv(p, platform, objects, libs, tmpOut);
+      const tmpPdb = p.pdbName ? path.join(objDir, p.pdbName) : null;
+      const rel = (f: string) => path.relative(work, f);
+      const largv = linkArgv(
+        p,
+        platform,
+        [...objects, ...resFiles].map(rel),
+        libs,
+        rel(tmpOut),
+        tmpPdb ? rel(tmpPdb) : null,
+      );
       progress(`${tag} link ${p.outputName}`);
       try {
-        await runTool("lld-link", largv, { resource, secrets: [] });
+        await runTool("lld-link", largv, { resource, secrets: [], cwd: work });
       } catch (e) {
         throw describeLinkFailure(e, p, platform);
       }
-      if (p.kind === "driver") writePeChecksum(tmpOut);
+      if (p.kind === "driver" || p.linker.checksum) writePeChecksum(tmpOut);
       progress(`${tag} verify ${p.outputName}`);
-      await verifyBuiltFile(tmpOut, { kind: p.kind, platform, resource });
-      linked.push({ p, tmpOut });
+      await verifyBuiltFile(tmpOut, {
+        kind: p.kind,
+        platform,
+        resource,
+        pdbName: p.pdbName ?? undefined,
+        resources: p.resources.length > 0,
+      });
+      linked.push({ p, tmpOut, tmpPdb });
       hashedProjects.push({
         project: hashPath(p.config.file, rootDir, cacheDir),
-        output: p.outputName,
+        output: p.outputPath,
+        pdb: p.pdbName,
         kind: p.kind,
         units: hashedUnits,
+        resources: hashedResources,
         link: {
-          switches: linkArgv(p, platform, [], [], "OUT").filter((a) => a !== "/out:OUT"),
+          switches: linkArgv(p, platform, [], [], "OUT", p.pdbName ? "PDB" : null).filter(
+            (a) => a !== "/out:OUT" && a !== "/pdb:PDB",
+          ),
           libraries: libs.map((l) => hashPath(l, rootDir, cacheDir)),
         },
       });
@@ -1340,12 +1722,11 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
     const inputs: BuildInputFile[] = [...inputFiles].sort().map((f) => ({ path: f, sha256: sha256File(f) }));
     const inputsHash = sha256(
       stableStringify({
-        schema: 1,
+        schema: 2,
         toolchain: { clang: tc.clang, lld: tc.lld },
         configuration,
         platform,
         arm64Patch: arm64Ddk ? ARM64_PATCH_VERSION : null,
-        startup: plan.projects.some((p) => p.kind === "application") ? sha256(APP_STARTUP_SOURCE) : null,
         projects: hashedProjects,
         files: inputs
           .map((i) => ({ path: hashPath(i.path, rootDir, cacheDir), sha256: i.sha256 }))
@@ -1354,11 +1735,28 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
     );
 
     // Everything built and verified: now (and only now) write to outDir.
-    await input.beforeWrite?.(linked.map(({ p }) => path.join(outDir, p.outputName)));
+    const targets = linked.flatMap(({ p }) => [
+      path.join(outDir, p.outputDir, p.outputName),
+      ...(p.pdbName ? [path.join(outDir, p.outputDir, p.pdbName)] : []),
+    ]);
+    await input.beforeWrite?.(targets);
     fs.mkdirSync(outDir, { recursive: true });
+    for (const { p } of linked) fs.mkdirSync(path.join(outDir, p.outputDir), { recursive: true });
     const outputs: BuiltFile[] = [];
-    for (const { p, tmpOut } of linked) {
-      const target = path.join(outDir, p.outputName);
+    const symbols: BuiltSymbols[] = [];
+    for (const { p, tmpOut, tmpPdb } of linked) {
+      const target = path.join(outDir, p.outputDir, p.outputName);
+      const pdbTarget = tmpPdb && p.pdbName ? path.join(outDir, p.outputDir, p.pdbName) : null;
+      if (tmpPdb && pdbTarget) {
+        copyFileAtomic(tmpPdb, pdbTarget);
+        symbols.push({
+          path: pdbTarget,
+          size: fs.statSync(pdbTarget).size,
+          sha256: sha256File(pdbTarget),
+          binary: target,
+          project: p.config.file,
+        });
+      }
       copyFileAtomic(tmpOut, target);
       const pe = readPeHeaders(target);
       outputs.push({
@@ -1369,10 +1767,111 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
         subsystem: pe.subsystem,
         kind: p.kind,
         project: p.config.file,
+        pdb: pdbTarget,
       });
     }
-    return { outputs, inputsHash, inputs, toolchainVersion: tc.clang };
+    return { outputs, symbols, inputsHash, inputs, toolchainVersion: tc.clang };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Compile one resource script: preprocess with clang (the project's defines and include folders, RC_INVOKED, the
+ * compile's system headers, so mingw-w64's ntverp.h and common.ver are found), then `llvm-rc -no-preprocess` in the
+ * script's folder (files it names, such as icons, are found there as rc.exe finds them).
+ */
+async function compileResource(
+  p: PlannedProject,
+  r: VcxResource,
+  index: number,
+  platform: BuildPlatform,
+  tc: ToolchainInfo,
+  arm64Ddk: string | null,
+  overlays: readonly string[],
+  objDir: string,
+  resource: string,
+): Promise<{ res: string; deps: string[]; cppArgv: string[]; rcArgv: string[] }> {
+  const base = `${index}-${path.basename(r.file).replace(/\.[^.]*$/, "")}`;
+  const pre = path.join(objDir, `${base}.rcpp`);
+  const dep = path.join(objDir, `${base}.rc.d`);
+  const res = path.join(objDir, `${base}.res`);
+  // rc.exe reads UTF-16 scripts (with a byte-order mark) and UTF-8 ones; clang reads UTF-8
+  const raw = fs.readFileSync(r.file);
+  let input = r.file;
+  let codepage = "1252";
+  if (raw.length >= 2 && ((raw[0] === 0xff && raw[1] === 0xfe) || (raw[0] === 0xfe && raw[1] === 0xff))) {
+    input = path.join(objDir, `${base}.utf8.rc`);
+    fs.writeFileSync(input, decodeText(raw));
+    codepage = "65001";
+  } else if (raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
+    codepage = "65001";
+  }
+  const v = versionDefines(p.config);
+  const defines = [
+    "RC_INVOKED",
+    ...ARCH[platform].defines,
+    `_WIN32_WINNT=${v.winnt}`,
+    `WINVER=${v.winnt}`,
+    `NTDDI_VERSION=${v.ntddi}`,
+  ];
+  if (p.kind === "driver" && p.config.useDebugLibraries) defines.push("DBG=1");
+  if (p.kind === "application") {
+    const cs = p.config.characterSet.toLowerCase();
+    if (cs === "unicode") defines.push("UNICODE", "_UNICODE");
+  }
+  const cppArgv = [`--target=${ARCH[platform].triple}`, "-E", "-nostdinc"];
+  cppArgv.push("-I", path.dirname(r.file));
+  for (const d of projectIncludeDirs(r.settings.additionalIncludeDirectories)) cppArgv.push("-I", d);
+  if (!r.settings.ignoreStandardIncludePath) cppArgv.push(...systemIncludeArgv(p.kind, tc, arm64Ddk));
+  for (const o of overlays) cppArgv.push("-ivfsoverlay", o);
+  cppArgv.push("-fms-extensions", "-fms-compatibility", "-fgnuc-version=4.2.1");
+  for (const d of defines) cppArgv.push(`-D${d}`);
+  for (const d of r.settings.preprocessorDefinitions) cppArgv.push(`-D${d}`);
+  for (const u of r.settings.undefinePreprocessorDefinitions) cppArgv.push(`-U${u}`);
+  cppArgv.push("-x", "c");
+  try {
+    await runTool("clang", [...cppArgv, input, "-o", path.basename(pre), "-MD", "-MF", path.basename(dep)], {
+      resource,
+      secrets: [],
+      cwd: objDir,
+    });
+  } catch (e) {
+    throw compileFailure(e, r.file, p.config.file);
+  }
+  const rcArgv = ["-no-preprocess", "/C", codepage];
+  const culture = r.settings.culture.trim();
+  if (culture !== "") {
+    if (!/^(0x[0-9a-f]{1,4}|\d+)$/i.test(culture)) {
+      throw new ProjectFormatError(
+        `${p.config.file}:${r.line}: ResourceCompile Culture '${culture}' is not a language identifier (0x0409)`,
+        p.config.file,
+        r.line,
+        "Culture",
+      );
+    }
+    rcArgv.push("/L", `0x${Number(culture).toString(16)}`);
+  }
+  if (r.settings.nullTerminateStrings) rcArgv.push("/N");
+  const includes = [path.dirname(r.file), ...projectIncludeDirs(r.settings.additionalIncludeDirectories)];
+  try {
+    await runTool("llvm-rc", [...rcArgv, ...includes.flatMap((d) => ["/I", d]), "/FO", res, pre], {
+      resource,
+      secrets: [],
+      cwd: path.dirname(r.file),
+    });
+  } catch (e) {
+    if (e instanceof ToolError) {
+      throw new BuildError(
+        `compiling the resource script ${r.file} (${p.config.file}) failed:\n${compilerErrors(e.stderr)}`,
+        r.file,
+      );
+    }
+    throw e;
+  }
+  const deps = parseDepFile(fs.readFileSync(dep, "utf8"))
+    .map((d) => path.resolve(objDir, d))
+    .filter((d) => d !== path.resolve(input) || input === r.file);
+  if (input !== r.file) deps.push(r.file);
+  return { res, deps, cppArgv, rcArgv };
 }
