@@ -12,6 +12,7 @@ export default defineConfig({
       "test/toolchains/adk-*.test.ts",
       "test/providers/declarations.test.ts",
       "test/structure.test.ts",
+      "test/stack/**/*.test.ts",
       "test/docs/**/*.test.ts",
       "test/bench/**/*.test.ts",
     ],

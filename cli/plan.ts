@@ -32,6 +32,7 @@ import { VmBootMediaArgsSchema } from "../resources/vm-boot-media";
 import { WinPeIsoArgsSchema } from "../resources/winpe-iso";
 import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../stack/config";
 import { resolveStack } from "../stack/resolve";
+import { adkBuildBackend } from "../toolchains/adk/builder";
 import { adkCertBackend } from "../toolchains/adk/cert";
 import { windbgKdnet } from "../toolchains/adk/debugger";
 import { windowsPathKey } from "../toolchains/adk/dism-info";
@@ -54,7 +55,6 @@ import {
   makeWinPEMediaEquivalent,
   planBcdSettings,
   planBcdSettingsRestore,
-  planDriverBuild,
   planVm,
   planVmDestroy,
   readAdkProjectFacts,
@@ -215,7 +215,7 @@ export function planStack(input: StackPlanInput): PlanStep[] {
       ? step(
           "DriverBuild",
           "driver-build",
-          planDriverBuild(
+          adkBuildBackend.commands(
             {
               project: build.project,
               configuration: build.configuration,

@@ -7,12 +7,9 @@
  * toolchain version; not timestamps); delete removes exactly the files it produced; refresh notices outputs
  * deleted or altered by hand.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { sha256, stableStringify } from "../runtime/digest";
-import { providerShell } from "./providers/shell";
+import { declare, resourceClass } from "./declare";
 import type { SigningCert } from "./test-certificate";
 
 export const DriverBuildArgsSchema = z
@@ -62,115 +59,66 @@ export const DriverBuildArgsSchema = z
 
 export type DriverBuildArgs = z.input<typeof DriverBuildArgsSchema>;
 
-/** One produced file. */
-export interface DriverBuildOutput {
-  path: string;
-  size: number;
-  sha256: string;
-  /** `x64` / `ARM64` (from the PE header). */
-  machine: string;
-  /** `native` / `console`. */
-  subsystem: string;
-  kind: "driver" | "application";
-  signed: boolean;
-  /** The project that produced it (relative to the solution folder). */
-  project: string;
-}
+/** One produced binary. */
+export const DriverBuildOutputSchema = z
+  .object({
+    path: z.string(),
+    size: z.number().int(),
+    sha256: z.string(),
+    /** `x64` / `ARM64` (from the PE header). */
+    machine: z.string(),
+    /** `native` / `console`. */
+    subsystem: z.string(),
+    kind: z.enum(["driver", "application"]),
+    signed: z.boolean(),
+    /** The project that produced it (relative to the solution folder). */
+    project: z.string(),
+  })
+  .strict();
+export type DriverBuildOutput = z.output<typeof DriverBuildOutputSchema>;
 
-/** One produced program database (the open toolchain's `<TargetName>.pdb` beside its binary). */
-export interface DriverBuildSymbols {
-  path: string;
-  size: number;
-  sha256: string;
-  /** The binary it describes, as keyed in `files`. */
-  binary: string;
-}
+/** One produced program database (`<TargetName>.pdb` beside its binary). */
+export const DriverBuildSymbolsSchema = z
+  .object({
+    path: z.string(),
+    size: z.number().int(),
+    sha256: z.string(),
+    /** The binary it describes, as keyed in `files`. */
+    binary: z.string(),
+  })
+  .strict();
+export type DriverBuildSymbols = z.output<typeof DriverBuildSymbolsSchema>;
 
-/**
- * The digest of each project's own inputs, computed without running a tool: the project file, its sources and
- * the headers in its project folder and include folders inside the solution tree, plus configuration, platform
- * and `extra` (e.g. the signing certificate's thumbprint). Keyed by output file name (`sioctl.sys`).
- */
-export function projectRevisions(
-  projects: ReadonlyArray<{
-    outputName: string;
-    config: {
-      file: string;
-      projectDir: string;
-      sources: ReadonlyArray<{ file: string; settings: { additionalIncludeDirectories: readonly string[] } }>;
-      headers: readonly string[];
-    };
-  }>,
-  rootDir: string,
-  extra: Record<string, string>,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  const inTree = (p: string) => path.resolve(p).startsWith(path.resolve(rootDir) + path.sep);
-  for (const p of projects) {
-    const files = new Set<string>([p.config.file, ...p.config.headers, ...p.config.sources.map((s) => s.file)]);
-    const dirs = new Set<string>([p.config.projectDir]);
-    for (const s of p.config.sources)
-      for (const d of s.settings.additionalIncludeDirectories) if (inTree(d)) dirs.add(d);
-    for (const d of dirs) {
-      let names: string[] = [];
-      try {
-        names = fs.readdirSync(d);
-      } catch {
-        continue;
-      }
-      for (const n of names) if (/\.(h|hpp|inl)$/i.test(n)) files.add(path.join(d, n));
-    }
-    const view: Array<[string, string]> = [];
-    for (const f of [...files].sort()) {
-      let digest = "missing";
-      try {
-        digest = sha256(fs.readFileSync(f));
-      } catch {
-        // a missing file is part of the digest; the build reports it clearly
-      }
-      view.push([path.relative(rootDir, f).split(path.sep).join("/"), digest]);
-    }
-    out[p.outputName] = sha256(stableStringify({ files: view, extra }));
-  }
-  return out;
-}
+export { projectRevisions } from "../stack/project";
 
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+export const DriverBuildDecl = declare({
+  type: "DriverBuild",
+  provider: "driver-build",
+  version: 1,
+  args: DriverBuildArgsSchema,
+  outputs: {
+    /** Produced binaries by path inside outDir (`sioctl.sys`, `ioctlapp.exe`). */
+    files: z.record(z.string(), DriverBuildOutputSchema),
+    /** Produced program databases by path inside outDir (`sioctl.pdb`): the debugger's symbols. */
+    symbols: z.record(z.string(), DriverBuildSymbolsSchema).default({}),
+    /** Whether the output folder was created by this build (removed on delete when empty). */
+    outDirCreated: z.boolean().default(true),
+    /** sha256 over every input's content, the flags and the toolchain version. */
+    inputsHash: z.string(),
+    /** Every input file with its sha256 when the build ran: diff re-hashes them, no tool runs. */
+    inputs: z.array(z.object({ path: z.string(), sha256: z.string() }).strict()),
+    toolchainVersion: z.string(),
+    /** Outputs found deleted or altered by the last refresh (rebuilt by the next up). */
+    drift: z.array(z.string()),
+  },
+  // the certificate is compared by thumbprint (providers/driver-build.ts); stateDir and cacheDir are where we
+  // keep bookkeeping and caches: moving them changes no output
+  updateOn: ["toolchain", "project", "configuration", "platform", "revisions"],
+  replaceOn: ["outDir"],
+  secrets: ["signing"],
+});
 
-export class DriverBuild extends pulumi.dynamic.Resource {
-  /** Produced binaries by path inside outDir (`sioctl.sys`, `ioctlapp.exe`). */
-  declare readonly files: pulumi.Output<Record<string, DriverBuildOutput>>;
-  /** Produced program databases by path inside outDir (`sioctl.pdb`): the debugger's symbols. */
-  declare readonly symbols: pulumi.Output<Record<string, DriverBuildSymbols>>;
-  /** Whether the output folder was created by this build (removed on delete when empty). */
-  declare readonly outDirCreated: pulumi.Output<boolean>;
-  /** sha256 over every input's content, the flags and the toolchain version. */
-  declare readonly inputsHash: pulumi.Output<string>;
-  declare readonly toolchainVersion: pulumi.Output<string>;
-  /** Outputs found deleted or altered by the last refresh (rebuilt by the next up). */
-  declare readonly drift: pulumi.Output<string[]>;
+/** DriverBuild: `signing` takes TestCertificate's `signing` output (or null). */
+export class DriverBuild extends resourceClass(DriverBuildDecl) {}
 
-  constructor(
-    name: string,
-    args: Inputs<Omit<DriverBuildArgs, "signing">> & { signing?: pulumi.Input<SigningCert | null> },
-    opts?: pulumi.CustomResourceOptions,
-  ) {
-    super(
-      providerShell("driver-build"),
-      name,
-      {
-        files: undefined,
-        symbols: undefined,
-        outDirCreated: undefined,
-        inputsHash: undefined,
-        inputs: undefined,
-        toolchainVersion: undefined,
-        drift: undefined,
-        ...args,
-      },
-      { ...opts, additionalSecretOutputs: ["signing", ...(opts?.additionalSecretOutputs ?? [])] },
-      "winpe-lab",
-      "DriverBuild",
-    );
-  }
-}
+export type { SigningCert };

@@ -10,11 +10,10 @@ import { mediaFingerprint } from "../formats/media-tree";
 import { PersistentDigestCache, sha256 } from "../runtime/digest";
 import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../stack/config";
 import { preflight } from "../stack/preflight";
+import { projectOutputs } from "../stack/project";
 import { resolveStack } from "../stack/resolve";
-import { readAdkProjectFacts } from "../toolchains/adk/plan";
-import { planBuild } from "../toolchains/open/build";
 import { BcdSettings } from "./bcd-settings";
-import { DriverBuild, projectRevisions } from "./driver-build";
+import { DriverBuild } from "./driver-build";
 import { ImageCommit } from "./image-commit";
 import { InjectedFiles } from "./injected-files";
 import { MountedImage } from "./mounted-image";
@@ -47,30 +46,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
 
   // what the build produces, and a digest of each project's own inputs (no tool runs)
   const extra = { toolchain, configuration: config.configuration, platform: r.platform };
-  let outputs: Array<{ outputName: string; outputPath: string; kind: "driver" | "application" }>;
-  let revisions: Record<string, string>;
-  if (toolchain === "open") {
-    const plan = planBuild({ project: r.project, configuration: config.configuration, platform: r.platform });
-    outputs = plan.projects;
-    // keyed by the output's path inside the build folder (two projects may make files of the same name)
-    revisions = projectRevisions(
-      plan.projects.map((p) => ({ ...p, outputName: p.outputPath })),
-      plan.rootDir,
-      extra,
-    );
-  } else {
-    // MSBuild builds it: read the project files without the open toolchain's checks
-    const facts = readAdkProjectFacts(r.project, config.configuration, r.platform);
-    outputs = facts.outputs.map((o) => ({ outputName: o.name, outputPath: o.name, kind: o.kind }));
-    revisions = projectRevisions(
-      facts.outputs.map((o) => ({
-        outputName: o.name,
-        config: { file: o.projectFile, projectDir: nodePath.dirname(o.projectFile), sources: [], headers: [] },
-      })),
-      nodePath.dirname(r.project),
-      extra,
-    );
-  }
+  const { outputs, revisions } = projectOutputs(toolchain, r.project, config.configuration, r.platform, extra);
   // the project is read (and a bad one refused), then every other input is checked, before any resource is
   // registered: nothing is written for a bad input
   preflight({ config, stack: r, outputs: outputs.map((o) => o.outputName), holder });

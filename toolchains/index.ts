@@ -4,7 +4,7 @@
  * loaded on first use (dynamic import: a provider process loads only what its step needs, and an adk backend's
  * commands run on Windows only).
  */
-import type { CertBackend, ImageBackend, IsoBackend, Toolchain } from "./types";
+import type { BuildBackend, CertBackend, ImageBackend, IsoBackend, Toolchain } from "./types";
 
 export async function imageBackend(toolchain: Toolchain): Promise<ImageBackend> {
   return toolchain === "open"
@@ -20,4 +20,10 @@ export async function certBackend(toolchain: Toolchain): Promise<CertBackend> {
 
 export async function isoBackend(toolchain: Toolchain): Promise<IsoBackend> {
   return toolchain === "open" ? (await import("./open/iso")).openIsoBackend : (await import("./adk/iso")).adkIsoBackend;
+}
+
+export async function buildBackend(toolchain: Toolchain): Promise<BuildBackend> {
+  return toolchain === "open"
+    ? (await import("./open/builder")).openBuildBackend
+    : (await import("./adk/builder")).adkBuildBackend;
 }

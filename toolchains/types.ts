@@ -125,3 +125,46 @@ export interface IsoBackend {
   /** Remove what an interrupted write left beside `isoPath`; returns what was removed. */
   cleanInterrupted(isoPath: string): string[];
 }
+
+/** What DriverBuild asks a toolchain to build. */
+export interface BuildRequest {
+  project: string;
+  configuration: "Debug" | "Release";
+  platform: "x64" | "ARM64";
+  outDir: string;
+  /** Cache of the open toolchain (patched headers, import libraries, objects). */
+  cacheDir?: string;
+  /** Test-sign the drivers with this certificate; null: no signing. */
+  signing: { certPem: string; keyPem: string; thumbprint: string } | null;
+}
+
+/** What a build produced. */
+export interface BuildOutcome {
+  /** Binaries (absolute paths in outDir), with the project that made each and its kind. */
+  binaries: Array<{ path: string; project: string; kind: "driver" | "application" }>;
+  /** Program databases (absolute paths) and the binary each describes. */
+  symbols: Array<{ path: string; size: number; sha256: string; binary: string }>;
+  /** sha256 over every input's content, the flags and the toolchain version ("" when not known). */
+  inputsHash: string;
+  /** Every input file with its sha256 when the build ran (what a diff re-hashes). */
+  inputs: Array<{ path: string; sha256: string }>;
+  /** The compiler's version line (`Debian clang version 14.0.6`, `msbuild`). */
+  toolchainVersion: string;
+}
+
+/** Builds a driver solution or project (DriverBuild). */
+export interface BuildBackend {
+  readonly toolchain: Toolchain;
+  /**
+   * Build and (with `signing`) test-sign the drivers. `beforeWrite` is called with every file about to be written
+   * to outDir, after everything is built and before the first write there (a caller refuses there).
+   */
+  build(
+    r: BuildRequest,
+    ctx: StepContext & { beforeWrite?: (targets: readonly string[]) => void | Promise<void> },
+  ): Promise<BuildOutcome>;
+  /** The recorded inputs whose content is no longer what was built (no tool runs). */
+  changedInputs(inputs: ReadonlyArray<{ path: string; sha256: string }>): string[];
+  /** Remove what an interrupted build left in outDir; returns what was removed. */
+  cleanInterrupted(outDir: string): string[];
+}

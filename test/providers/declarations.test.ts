@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { BcdSettingsDecl } from "../../resources/bcd-settings";
 import { type Declaration, declare, STATE_VERSION_KEY } from "../../resources/declare";
+import { DriverBuildDecl } from "../../resources/driver-build";
 import { ImageCommitDecl } from "../../resources/image-commit";
 import { InjectedFilesDecl } from "../../resources/injected-files";
 import { MountedImageDecl } from "../../resources/mounted-image";
@@ -19,6 +20,7 @@ import { WorkspaceClaimDecl } from "../../resources/workspace-claim";
 
 const DECLS: Declaration[] = [
   BcdSettingsDecl,
+  DriverBuildDecl,
   ImageCommitDecl,
   InjectedFilesDecl,
   MountedImageDecl,

@@ -11,8 +11,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readSln, solutionBuildPlan } from "../../formats/sln";
-import { loadVcxproj, type VcxConfiguration } from "../../formats/vcxproj";
+import { readProject } from "../../formats/project";
+import type { VcxConfiguration } from "../../formats/vcxproj";
 import { TEMP_PREFIX } from "../../runtime/atomic";
 import { type BcdFlag, bcdeditDbgSettingsNet, bcdeditDeleteValue, bcdeditSet, type KdnetSettings } from "./bcdedit";
 import {
@@ -97,6 +97,8 @@ export interface AdkProjectOutput {
   kind: "driver" | "application";
   /** The .vcxproj that produces it. */
   projectFile: string;
+  /** Its evaluation (sources, headers, include folders): what its revision is computed from (readAdkProjectFacts fills it). */
+  config?: VcxConfiguration;
 }
 
 /** What the adk build needs to know of the project files. */
@@ -119,23 +121,10 @@ export interface AdkProjectFacts {
  * @throws ProjectFormatError naming the file when it cannot be read or evaluated
  */
 export function readAdkProjectFacts(project: string, configuration: string, platform: string): AdkProjectFacts {
-  const configs: VcxConfiguration[] = [];
-  if (/\.sln$/i.test(project)) {
-    const sln = readSln(project);
-    for (const e of solutionBuildPlan(sln, configuration, platform)) {
-      if (!/\.vcxproj$/i.test(e.project.file)) continue;
-      configs.push(
-        loadVcxproj(e.project.file, {
-          configuration: e.configuration,
-          platform: e.platform,
-          solutionDir: sln.dir,
-          solutionName: sln.name,
-        }),
-      );
-    }
-  } else {
-    configs.push(loadVcxproj(project, { configuration, platform }));
-  }
+  // the one project reader (formats/project.ts); MSBuild builds it, so no toolchain checks or properties here
+  const configs = readProject(project, configuration, platform)
+    .entries.map((e) => e.config)
+    .filter((c): c is VcxConfiguration => c !== undefined);
   const outputs: AdkProjectOutput[] = [];
   for (const c of configs) {
     if (c.configurationType !== "Driver" && c.configurationType !== "Application") continue;
@@ -143,6 +132,7 @@ export function readAdkProjectFacts(project: string, configuration: string, plat
       name: `${c.targetName}${c.targetExt}`,
       kind: c.configurationType === "Driver" ? "driver" : "application",
       projectFile: c.file,
+      config: c,
     });
   }
   const needsRestore = configs.some((c) =>

@@ -53,12 +53,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { importsFrom, PE_CHARACTERISTICS, type PeInfo, readPeHeaders } from "../../formats/pe";
-import { readSln, solutionBuildPlan } from "../../formats/sln";
+import { readProject } from "../../formats/project";
+import { readSln } from "../../formats/sln";
 import {
   decodeText,
-  evaluateVcxproj,
   ProjectFormatError,
-  readVcxproj,
   resolveCaseInsensitive,
   toPosixPath,
   type VcxConfiguration,
@@ -861,57 +860,45 @@ export function planBuild(input: Pick<BuildInput, "project" | "configuration" | 
     checkProperties: refuseForeignDriverTypes,
   };
   const projects: PlannedProject[] = [];
-  if (ext === ".sln") {
-    const sln = readSln(project);
-    let entries = solutionBuildPlan(sln, configuration, platform);
-    if (input.only !== undefined) {
-      const only = path.resolve(input.only);
-      const listed = sln.projects.some((p) => path.resolve(p.file) === only);
-      entries = entries.filter((e) => path.resolve(e.project.file) === only);
-      if (entries.length === 0) {
-        throw new ProjectFormatError(
-          listed
-            ? `${project}: the solution does not build ${only} in ${configuration}|${platform}`
-            : `${project}: the solution has no project ${only}`,
-          project,
-          undefined,
-          "project",
-        );
-      }
-    }
+  const read = readProject(project, configuration, platform, kit);
+  let entries = read.entries;
+  if (read.solution && input.only !== undefined) {
+    const only = path.resolve(input.only);
+    const listed = readSln(project).projects.some((p) => path.resolve(p.file) === only);
+    entries = entries.filter((e) => path.resolve(e.file) === only);
     if (entries.length === 0) {
-      throw new ProjectFormatError(`${project}: no project is built in ${configuration}|${platform}`, project);
+      throw new ProjectFormatError(
+        listed
+          ? `${project}: the solution does not build ${only} in ${configuration}|${platform}`
+          : `${project}: the solution has no project ${only}`,
+        project,
+        undefined,
+        "project",
+      );
     }
-    for (const e of entries) {
-      if (!/\.vcxproj$/i.test(e.project.file)) {
-        throw new ProjectFormatError(
-          `${project}:${e.project.line}: project '${e.project.name}' (${e.project.relativePath}) is not a .vcxproj; the open toolchain builds C/C++ projects only`,
-          project,
-          e.project.line,
-          "project type",
-        );
-      }
-      const vcx = readVcxproj(resolveCaseInsensitive(e.project.file));
-      const config = evaluateVcxproj(vcx, {
-        configuration: e.configuration,
-        platform: e.platform,
-        solutionDir: sln.dir,
-        solutionName: sln.name,
-        ...kit,
-      });
-      if (normalizePlatformOrNull(config.platform) !== platform) {
-        throw new ProjectFormatError(
-          `${project}: the solution maps ${configuration}|${platform} of '${e.project.name}' to platform ${config.platform}, which the open toolchain cannot build for ${platform}`,
-          project,
-          undefined,
-          "platform",
-        );
-      }
-      projects.push(planProject(config));
+  }
+  if (read.solution && entries.length === 0) {
+    throw new ProjectFormatError(`${project}: no project is built in ${configuration}|${platform}`, project);
+  }
+  for (const e of entries) {
+    const sp = e.solutionProject;
+    if (!e.config) {
+      throw new ProjectFormatError(
+        `${project}:${sp?.line}: project '${sp?.name}' (${sp?.relativePath}) is not a .vcxproj; the open toolchain builds C/C++ projects only`,
+        project,
+        sp?.line,
+        "project type",
+      );
     }
-  } else {
-    const config = evaluateVcxproj(readVcxproj(project), { configuration, platform, ...kit });
-    projects.push(planProject(config));
+    if (read.solution && normalizePlatformOrNull(e.config.platform) !== platform) {
+      throw new ProjectFormatError(
+        `${project}: the solution maps ${configuration}|${platform} of '${sp?.name}' to platform ${e.config.platform}, which the open toolchain cannot build for ${platform}`,
+        project,
+        undefined,
+        "platform",
+      );
+    }
+    projects.push(planProject(e.config));
   }
   assignOutputDirs(projects, path.dirname(project), project);
   return {
