@@ -515,9 +515,10 @@ describe("boot check failure paths", () => {
 
   it("times out with the last console lines, kills QEMU and removes its temporary folder", async () => {
     const tmp = fs.mkdtempSync(path.join(scratch, "boot-timeout-"));
-    const err = await bootCheck(plainIso, { arch: "amd64", timeoutSec: 6, tmpDir: tmp }).catch((e: unknown) => e);
+    // long enough for OVMF to print its boot failure on a busy machine (TCG; 2 cores shared with other work)
+    const err = await bootCheck(plainIso, { arch: "amd64", timeoutSec: 25, tmpDir: tmp }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BootCheckError);
-    expect((err as Error).message).toMatch(/timed out after 6 s without a console line matching/);
+    expect((err as Error).message).toMatch(/timed out after 25 s without a console line matching/);
     expect((err as BootCheckError).consoleTail.length).toBeGreaterThan(0);
     expect(fs.readdirSync(tmp)).toEqual([]);
     expect(qemuProcessesMentioning(tmp)).toEqual([]);

@@ -48,11 +48,12 @@ export const adkIsoBackend: IsoBackend & {
       return [];
     }
     const out: string[] = [];
+    const ours = new RegExp(
+      `^\\.winpe-tmp-${stem.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)\\.[0-9a-f]+\\.iso$`,
+      "i",
+    );
     for (const n of names) {
-      const m = new RegExp(
-        `^\\.winpe-tmp-${stem.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)\\.[0-9a-f]+\\.iso$`,
-        "i",
-      ).exec(n);
+      const m = n.match(ours);
       if (!m) continue;
       if (pidAlive(Number(m[1]))) continue; // its writer is still at work
       const p = path.win32.join(dir, n);
