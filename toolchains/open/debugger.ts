@@ -12,6 +12,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type RunResult, runTool } from "../../runtime/exec";
+import { packageRoot } from "../../runtime/paths";
 import type { DebugTransport } from "../types";
 
 /** The ntoseye release scripts/setup.sh installs. */
@@ -42,17 +43,19 @@ function interpreterOf(script: string): string | undefined {
 }
 
 /**
- * Find ntoseye: `$WINPE_NTOSEYE` (its console script), the project's `.tools/ntoseye/bin/ntoseye` (scripts/setup.sh),
- * then `ntoseye` on PATH. The interpreter is the script's `#!` line (its virtual environment's Python).
+ * Find ntoseye: `$WINPE_NTOSEYE` (its console script), `.tools/ntoseye/bin/ntoseye` (scripts/setup.sh) of the
+ * project folder and of winpe-lab's own folder (a checkout), then `ntoseye` on PATH. The interpreter is the script's
+ * `#!` line (its virtual environment's Python).
  *
- * @param root - the project folder (a checkout)
+ * @param root - the project folder
  * @throws DebuggerMissingError with what to do
  */
 export function findNtoseye(root: string, env: NodeJS.ProcessEnv = process.env): NtoseyeInstall {
   const candidates: string[] = [];
   if (env.WINPE_NTOSEYE) candidates.push(env.WINPE_NTOSEYE);
   else {
-    candidates.push(path.join(root, ".tools", "ntoseye", "bin", "ntoseye"));
+    for (const r of new Set([root, packageRoot()]))
+      candidates.push(path.join(r, ".tools", "ntoseye", "bin", "ntoseye"));
     for (const dir of (env.PATH ?? "").split(path.delimiter)) if (dir) candidates.push(path.join(dir, "ntoseye"));
   }
   for (const script of candidates) {
