@@ -108,7 +108,9 @@ export type VmBootMediaArgs = z.input<typeof VmBootMediaArgsSchema>;
 export const VmBootMediaDecl = declare({
   type: "VmBootMedia",
   provider: "vm-boot-media",
-  version: 1,
+  // version 2 added `debug` (optional) and `accel` (default tcg: what every earlier VM ran with)
+  version: 2,
+  migrations: { 1: (s) => ({ ...s, accel: s.accel ?? "tcg" }) },
   args: VmBootMediaArgsSchema,
   outputs: {
     /** The command that starts the VM (display form, quoted for a POSIX shell or PowerShell). */
