@@ -334,6 +334,12 @@ static int isoNameIs(const UINT8 *rec, const char *want) {
   return i == n || name[i] == ';' || (name[i] == '.' && (i + 1 == n || name[i + 1] == ';'));
 }
 
+/* `bytes` (a multiple of 2048) from ISO sector `sector` of a disk with blocks of 512, 1024 or 2048 bytes */
+static int readSectors(EFI_BLOCK_IO_PROTOCOL *bio, UINT32 sector, UINT32 bytes, void *buf) {
+  UINT32 bs = bio->Media->BlockSize;
+  return bio->ReadBlocks(bio, bio->Media->MediaId, (UINT64)sector * (2048 / bs), bytes, buf) == EFI_SUCCESS;
+}
+
 static int readBcdFromIso(void *buf, UINTN *size) {
   static const char *const parts[] = {"EFI", "MICROSOFT", "BOOT", "BCD"};
   EFI_BOOT_SERVICES *bs = gST->BootServices;
@@ -348,8 +354,9 @@ static int readBcdFromIso(void *buf, UINTN *size) {
     EFI_BLOCK_IO_PROTOCOL *bio = 0;
     if (bs->HandleProtocol(handles[h], &kBlockIoGuid, (void **)&bio) != EFI_SUCCESS || !bio) continue;
     EFI_BLOCK_IO_MEDIA *m = bio->Media;
-    if (!m->MediaPresent || m->LogicalPartition || m->BlockSize != 2048) continue;
-    if (bio->ReadBlocks(bio, m->MediaId, 16, 2048, d) != EFI_SUCCESS) continue;
+    UINT32 blk = m->BlockSize;
+    if (!m->MediaPresent || m->LogicalPartition || (blk != 512 && blk != 1024 && blk != 2048)) continue;
+    if (!readSectors(bio, 16, 2048, d)) continue;
     if (d[0] != 1 || d[1] != 'C' || d[2] != 'D' || d[3] != '0' || d[4] != '0' || d[5] != '1') continue;
     /* the root directory record of the primary volume descriptor */
     UINT32 lba = (UINT32)d[158] | ((UINT32)d[159] << 8) | ((UINT32)d[160] << 16) | ((UINT32)d[161] << 24);
@@ -358,7 +365,7 @@ static int readBcdFromIso(void *buf, UINTN *size) {
     for (int p = 0; p < 4 && found; p++) {
       if (len > dirMax) len = (UINT32)dirMax;
       UINT32 bytes = (len + 2047u) & ~2047u;
-      if (bio->ReadBlocks(bio, m->MediaId, lba, bytes, d) != EFI_SUCCESS) return 0;
+      if (!readSectors(bio, lba, bytes, d)) return 0;
       found = 0;
       for (UINT32 off = 0; off < len;) {
         UINT8 rl = d[off];
@@ -381,7 +388,7 @@ static int readBcdFromIso(void *buf, UINTN *size) {
     if (!found || len == 0 || len > *size) continue;
     UINT32 bytes = (len + 2047u) & ~2047u;
     if (bytes > *size) continue;
-    if (bio->ReadBlocks(bio, m->MediaId, lba, bytes, buf) != EFI_SUCCESS) continue;
+    if (!readSectors(bio, lba, bytes, buf)) continue;
     *size = len;
     return 1;
   }
