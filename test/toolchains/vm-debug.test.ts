@@ -23,6 +23,7 @@ import * as vmP from "../../resources/providers/vm-boot-media";
 import * as isoP from "../../resources/providers/winpe-iso";
 import { runTool } from "../../runtime/exec";
 import { setProgressFallback } from "../../runtime/progress";
+import { parseStackConfig } from "../../stack/config";
 import { planVm } from "../../toolchains/adk/plan";
 import { renderCommand } from "../../toolchains/adk/quote";
 import { adkVmBackend } from "../../toolchains/adk/vm";
@@ -107,6 +108,56 @@ async function readSocketUntil(file: string, pattern: RegExp, timeoutMs: number)
     s.on("error", done);
   });
 }
+
+describe("stack config: winpe-lab:debug.transport (zod, errors name the key)", () => {
+  const open = {
+    toolchain: "open",
+    arch: "amd64",
+    workspace: "/w",
+    project: "/p/ioctl.sln",
+    iso: { path: "/w/x.iso" },
+    kdnet: { hostIp: "10.0.2.2", key: "5.5.5.5" },
+  };
+  const adk = { ...open, toolchain: "adk", workspace: "D:\\W", iso: { path: "D:\\W\\x.iso" } };
+  const err = (c: Record<string, unknown>) => {
+    try {
+      parseStackConfig(c);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "";
+  };
+
+  it("accepts each transport where it exists, with its defaults", () => {
+    expect(parseStackConfig({ ...open, debug: { transport: "gdb" } }).debug).toEqual({
+      transport: "gdb",
+      gdbPort: 1234,
+    });
+    expect(parseStackConfig({ ...open, debug: { transport: "serial" } }).debug?.transport).toBe("serial");
+    expect(parseStackConfig({ ...adk, debug: { transport: "serial" } }).debug?.transport).toBe("serial");
+    expect(
+      parseStackConfig({ ...adk, kdnet: { hostIp: "192.168.0.10", key: "5.5.5.5" }, debug: { transport: "net" } }).vm
+        .accel,
+    ).toBe("tcg");
+  });
+
+  it("refuses what cannot work, naming the key", () => {
+    expect(err({ ...adk, debug: { transport: "gdb" } })).toBe(
+      "'winpe-lab:debug.transport' gdb needs QEMU's gdbstub, and the adk toolchain's Hyper-V has none: use net or serial",
+    );
+    expect(err({ ...open, kdnet: undefined, debug: { transport: "net" } })).toMatch(
+      /^'winpe-lab:kdnet' is required when 'winpe-lab:debug.transport' is net/,
+    );
+    expect(err({ ...open, kdnet: { hostIp: "192.168.0.10", key: "5.5.5.5" }, debug: { transport: "net" } })).toMatch(
+      /^'winpe-lab:kdnet.hostIp' must be 10.0.2.2 with the open toolchain/,
+    );
+    expect(err({ ...open, arch: "arm64", debug: { transport: "serial" } })).toMatch(
+      /^'winpe-lab:debug.transport' serial needs a second UART .* arm64 virt machine has one/,
+    );
+    expect(err({ ...open, debug: { transport: "usb" } })).toMatch(/^'winpe-lab:debug.transport' /);
+    expect(err({ ...adk, vm: { accel: "kvm" } })).toMatch(/^'winpe-lab:vm.accel' is an open-toolchain/);
+  });
+});
 
 describe("VM definition per debug transport (golden argv)", () => {
   const base: VmSpec = {

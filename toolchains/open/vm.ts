@@ -20,7 +20,15 @@ import type {
   VmSpec,
 } from "../types";
 import { bootCheck } from "./boot";
-import { DEFAULT_FIRMWARE, kdSocketPath, type QemuInstance, type QemuMachine, qemuArgv, shellQuote } from "./qemu";
+import {
+  DEFAULT_FIRMWARE,
+  kdSocketPath,
+  type QemuInstance,
+  type QemuMachine,
+  qemuArgv,
+  qemuBinary,
+  shellQuote,
+} from "./qemu";
 
 /** The definition file in the VM's folder. */
 export const DEFINITION_FILE = "vm.json";
@@ -130,7 +138,7 @@ export async function startVm(spec: VmSpec, opts: { frozen?: boolean; resource?:
       frozen: opts.frozen,
     }),
   );
-  await runTool(argv[0]!, argv.slice(1), { resource: opts.resource ?? "winpe debug" });
+  await runTool(qemuBinary(spec.arch), argv.slice(1), { resource: opts.resource ?? "winpe debug" });
   const pid = Number.parseInt(fs.readFileSync(pidfile, "utf8").trim(), 10);
   const transport = spec.debug?.transport ?? "none";
   writeFileAtomic(path.join(spec.vmDir, RUNNING_FILE), `${JSON.stringify({ pid, transport })}\n`);
