@@ -24,6 +24,8 @@ import * as isoP from "../../resources/providers/winpe-iso";
 import { runTool } from "../../runtime/exec";
 import { setProgressFallback } from "../../runtime/progress";
 import { parseStackConfig } from "../../stack/config";
+import { preflight } from "../../stack/preflight";
+import { resolveStack } from "../../stack/resolve";
 import { planVm } from "../../toolchains/adk/plan";
 import { renderCommand } from "../../toolchains/adk/quote";
 import { adkVmBackend } from "../../toolchains/adk/vm";
@@ -432,6 +434,23 @@ describe("debug transports on real QEMU boots of the demo media (no Windows)", (
     expect(r.output).toMatch(/no Windows kernel in the 1024 MiB of guest memory/);
     await stopVm(vmDir());
     expect(runningVm(vmDir())).toBeUndefined();
+  });
+
+  it("pre-flight: a COM1 socket path too long for a Unix socket is refused before anything is written", () => {
+    const config = parseStackConfig({
+      toolchain: "open",
+      arch: "amd64",
+      workspace: ws,
+      project: path.join(REPO, "examples", "ioctl", "ioctl.sln"),
+      iso: { path: path.join(dir, "x.iso") },
+      debug: { transport: "serial" },
+      vm: { name: "v".repeat(64) },
+    });
+    const r = resolveStack(config, dir, "long");
+    expect(() => preflight({ config, stack: r, outputs: [], holder: "winpe-lab/long" })).toThrow(
+      /'winpe-lab:debug.transport' serial puts COM1 on the socket .*kd\.sock, \d+ bytes long, but a Unix socket path holds at most 107: use a shorter working folder or 'winpe-lab:vm.name'/,
+    );
+    expect(fs.existsSync(r.vmDir)).toBe(false);
   });
 
   it("delete stops a VM winpe debug started and removes the definition", async () => {
