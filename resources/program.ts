@@ -64,12 +64,17 @@ export function debuggerCommandFor(
   config: StackConfig,
   target: Omit<DebugTarget, "key"> | undefined,
 ): { text: string; secret: boolean } {
-  if (!target) {
-    return config.kdnet && config.toolchain === "adk"
-      ? { text: `windbg -k net:port=${config.kdnet.port},key=${config.kdnet.key}`, secret: true }
-      : { text: "(no debug transport: set winpe-lab:debug.transport)", secret: false };
-  }
   const q = (a: string) => (/^[A-Za-z0-9_@%+=:,./\\-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  if (!target) {
+    // no transport: the debugger that matches the KDNET settings in the BCD (the VM itself is no debug target)
+    if (!config.kdnet) return { text: "(no debug transport: set winpe-lab:debug.transport)", secret: false };
+    if (config.toolchain === "adk")
+      return { text: `windbg -k net:port=${config.kdnet.port},key=${config.kdnet.key}`, secret: true };
+    return {
+      text: `ntoseye --backend kdnet --connect 127.0.0.1:${config.kdnet.port} --kdnet-key ${config.kdnet.key}`,
+      secret: true,
+    };
+  }
   if (target.toolchain === "adk") {
     const y = `-y ${target.symbolPath.join(";")}`;
     if (target.transport === "serial")
