@@ -25,6 +25,11 @@ const SUBCOMMANDS: Record<string, { module: string; summary: string }> = {
     module: "./init",
     summary: "write a Pulumi project of your own that uses winpe-lab: init <folder> [--arch amd64|arm64]",
   },
+  debug: {
+    module: "./debug",
+    summary:
+      'attach the kernel debugger (ntoseye) to a stack\'s VM: debug --stack <name> [-c "bp sioctl!DriverEntry; g"] [--batch]',
+  },
   plan: {
     module: "./plan",
     summary: "print the commands a stack would run: plan --stack <name> [--action up|destroy]",

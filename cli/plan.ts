@@ -34,9 +34,9 @@ import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } fr
 import { resolveStack } from "../stack/resolve";
 import { adkBuildBackend } from "../toolchains/adk/builder";
 import { adkCertBackend } from "../toolchains/adk/cert";
-import { windbgKdnet } from "../toolchains/adk/debugger";
+import { windbgComPipe, windbgKdnet } from "../toolchains/adk/debugger";
 import { windowsPathKey } from "../toolchains/adk/dism-info";
-import { startVm } from "../toolchains/adk/hyperv";
+import { comPipeName, startVm } from "../toolchains/adk/hyperv";
 import {
   adkCommitCommands,
   adkMountCommands,
@@ -149,12 +149,18 @@ export function planStack(input: StackPlanInput): PlanStep[] {
     const v = config.bcd[f];
     if (v !== undefined) flags[f] = v ? "on" : "off";
   }
+  // the program's choice (resources/program.ts): KDNET for net or no transport, serial dbgsettings for serial
+  const transport = config.debug?.transport;
   const bcd = BcdSettingsArgsSchema.parse({
     toolchain: "adk",
     stores: r.stores.map((s) => s.path),
     object: config.bcd.object,
     flags,
-    kdnet: config.kdnet ? { hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key } : undefined,
+    kdnet:
+      config.kdnet && (transport === "net" || transport === undefined)
+        ? { hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key }
+        : undefined,
+    serial: transport === "serial" ? { debugport: 1, baudrate: 115200 } : undefined,
     stateDir: r.bcdStateDir,
     writer: input.bcdWriter ?? config.bcd.writer,
   });
@@ -188,6 +194,13 @@ export function planStack(input: StackPlanInput): PlanStep[] {
         bootCheck: config.vm.bootCheck,
         bootPattern: config.vm.bootPattern,
         bootTimeoutSec: config.vm.bootTimeoutSec,
+        debug:
+          transport === "net" && config.kdnet
+            ? { transport, hostIp: config.kdnet.hostIp, port: config.kdnet.port }
+            : transport === "serial"
+              ? { transport }
+              : undefined,
+        switchName: config.vm.switch,
       })
     : undefined;
 
@@ -340,19 +353,30 @@ export function planStack(input: StackPlanInput): PlanStep[] {
       ? step(
           "VmBootMedia",
           "vm-boot-media",
-          planVm({ name: vm.name, memoryMb: vm.memoryMb, isoPath: vm.isoPath, createVm: vm.createVm }),
+          planVm({
+            name: vm.name,
+            memoryMb: vm.memoryMb,
+            isoPath: vm.isoPath,
+            createVm: vm.createVm,
+            debug: vm.debug,
+            switchName: vm.switchName,
+          }),
         )
       : step("VmBootMedia", "vm-boot-media", planVmDestroy({ name: vm.name }, vm.createVm));
     if (up) {
       vmStep.after.push("then you start the VM (the stack output 'vmStartCommand'; not run by winpe-lab):", {
         command: startVm(vm.name),
       });
-      if (config.kdnet) {
+      const debuggerCmd =
+        transport === "serial"
+          ? windbgComPipe({ pipe: comPipeName(vm.name), symbolPath: [r.buildDir] })
+          : config.kdnet && transport !== "gdb"
+            ? windbgKdnet({ port: config.kdnet.port, key: config.kdnet.key })
+            : undefined;
+      if (debuggerCmd) {
         vmStep.after.push(
           "and the kernel debugger on the host (the stack output 'debuggerCommand'; not run by winpe-lab):",
-          {
-            command: windbgKdnet({ port: config.kdnet.port, key: config.kdnet.key }),
-          },
+          { command: debuggerCmd },
         );
       }
     }

@@ -1,6 +1,6 @@
 /**
- * `BcdSettings`: testsigning, nointegritychecks, debug, bootdebug and network kernel debugging (KDNET) in the
- * BCD store(s) of WinPE media, flipped on by `up` and restored by `destroy`.
+ * `BcdSettings`: testsigning, nointegritychecks, debug, bootdebug and the kernel debugger's transport (KDNET, or
+ * KD over a serial port) in the BCD store(s) of WinPE media, flipped on by `up` and restored by `destroy`.
  *
  * Create/update write only the elements that differ and record each element's previous value (or absence);
  * delete restores exactly those, so destroy after up leaves the store as it was (byte-identical when nothing
@@ -46,6 +46,21 @@ export const KdnetSchema = z
   })
   .strict();
 
+/**
+ * Kernel debugging over a serial port: `{dbgsettings}` debugtype SERIAL, debugport, baudrate, as
+ * `bcdedit /dbgsettings serial debugport:1 baudrate:115200` writes them.
+ */
+export const SerialDebugSchema = z
+  .object({
+    /** The COM port (1 = COM1). @default 1 */
+    debugport: z.number().int().min(1).max(255).default(1),
+    /** Baud rate: 9600, 19200, 38400, 57600 or 115200. @default 115200 */
+    baudrate: z
+      .union([z.literal(9600), z.literal(19200), z.literal(38400), z.literal(57600), z.literal(115200)])
+      .default(115200),
+  })
+  .strict();
+
 export const BcdSettingsArgsSchema = z
   .object({
     /** Which tools write the store (both use our BCD module unless `writer` is `bcdedit`). */
@@ -61,6 +76,8 @@ export const BcdSettingsArgsSchema = z
     flags: BcdFlagsSchema.default({}),
     /** Network kernel debugging settings of `{dbgsettings}`; omit to leave them alone. */
     kdnet: KdnetSchema.optional(),
+    /** Serial kernel debugging settings of `{dbgsettings}` (exclusive with `kdnet`); omit to leave them alone. */
+    serial: SerialDebugSchema.optional(),
     /**
      * Where the pristine copies of the stores are kept until destroy (outside `media/`, so never on the ISO).
      * @example "D:\\WinPE_amd64\\.winpe-lab\\bcd"
@@ -81,6 +98,13 @@ export const BcdSettingsArgsSchema = z
         code: "custom",
         path: ["writer"],
         message: "bcdedit exists only with the adk toolchain (Windows)",
+      });
+    }
+    if (a.kdnet && a.serial) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["serial"],
+        message: "cannot be set together with 'kdnet': {dbgsettings} holds one debug transport",
       });
     }
     if (new Set(a.stores.map((s) => s.toLowerCase())).size !== a.stores.length) {
@@ -138,7 +162,7 @@ export const BcdSettingsDecl = declare({
     /** Per store: each element we set with its previous value, the objects we made, the pristine copy. */
     applied: z.record(z.string(), AppliedStoreSchema),
   },
-  updateOn: ["toolchain", "stores", "object", "flags", "kdnet", "stateDir", "writer"],
+  updateOn: ["toolchain", "stores", "object", "flags", "kdnet", "serial", "stateDir", "writer"],
   secrets: ["kdnet", "applied"],
 });
 

@@ -12,6 +12,7 @@ import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } fr
 import { preflight } from "../stack/preflight";
 import { projectOutputs } from "../stack/project";
 import { resolveStack } from "../stack/resolve";
+import { debugEndpoint } from "../toolchains/index";
 import { BcdSettings } from "./bcd-settings";
 import { DriverBuild } from "./driver-build";
 import { ImageCommit } from "./image-commit";
@@ -34,6 +35,63 @@ export interface StackOutputs {
   vmStartCommand: pulumi.Output<string> | string;
   bootCheck: pulumi.Output<string> | string;
   debuggerCommand: pulumi.Output<string> | string;
+  /** What `winpe debug` needs (a secret when it holds the KDNET key), or "" without a debug transport. */
+  debugTarget: pulumi.Output<DebugTarget> | string;
+}
+
+/**
+ * The stack's kernel-debug target, as `winpe debug` reads it (`pulumi stack output debugTarget --show-secrets`):
+ * the VM's folder (its definition) and name, the transport, where the debugger connects, the KDNET key (net),
+ * the build's folder (symbols) and the project's (sources).
+ */
+export interface DebugTarget {
+  toolchain: "adk" | "open";
+  transport: "net" | "serial" | "gdb";
+  connect: string;
+  vmName: string;
+  vmDir: string;
+  accel: "tcg" | "kvm";
+  symbolPath: string[];
+  sourcePath: string;
+  key?: string;
+}
+
+/**
+ * The host's debugger for a stack: WinDbg on adk (KDNET, or the COM1 named pipe), ntoseye on open (KDNET on the
+ * loopback, the COM1 socket, or the gdbstub), with the build folder on the symbol path. A command that holds the
+ * KDNET key is a secret; `winpe debug` runs the same debugger without ever putting the key on a command line.
+ */
+export function debuggerCommandFor(
+  config: StackConfig,
+  target: Omit<DebugTarget, "key"> | undefined,
+): { text: string; secret: boolean } {
+  const q = (a: string) => (/^[A-Za-z0-9_@%+=:,./\\-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  if (!target) {
+    // no transport: the debugger that matches the KDNET settings in the BCD (the VM itself is no debug target)
+    if (!config.kdnet) return { text: "(no debug transport: set winpe-lab:debug.transport)", secret: false };
+    if (config.toolchain === "adk")
+      return { text: `windbg -k net:port=${config.kdnet.port},key=${config.kdnet.key}`, secret: true };
+    return {
+      text: `ntoseye --backend kdnet --connect 127.0.0.1:${config.kdnet.port} --kdnet-key ${config.kdnet.key}`,
+      secret: true,
+    };
+  }
+  if (target.toolchain === "adk") {
+    const y = `-y ${target.symbolPath.join(";")}`;
+    if (target.transport === "serial")
+      return { text: `windbg ${y} -k com:pipe,port=${target.connect},resets=0,reconnect`, secret: false };
+    return { text: `windbg ${y} -k net:port=${config.kdnet?.port},key=${config.kdnet?.key}`, secret: true };
+  }
+  const sym = target.symbolPath.flatMap((d) => ["--sympath-append", q(d)]).join(" ");
+  const src = `--srcpath ${q(target.sourcePath)}`;
+  if (target.transport === "net") {
+    return {
+      text: `ntoseye --backend kdnet --connect ${target.connect} --kdnet-key ${config.kdnet?.key} ${sym} ${src}`,
+      secret: true,
+    };
+  }
+  const backend = target.transport === "serial" ? "kd" : "gdb";
+  return { text: `ntoseye --backend ${backend} --connect ${q(target.connect)} ${sym} ${src}`, secret: false };
 }
 
 /**
@@ -73,6 +131,15 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
     opts,
   );
 
+  const transport = config.debug?.transport;
+  const vmDebug =
+    transport === "net" && config.kdnet
+      ? { transport, hostIp: config.kdnet.hostIp, port: config.kdnet.port }
+      : transport === "serial"
+        ? { transport }
+        : transport === "gdb"
+          ? { transport, port: config.debug?.gdbPort ?? 1234 }
+          : undefined;
   const flags: Record<string, string> = {};
   for (const f of ["testsigning", "nointegritychecks", "debug", "bootdebug"] as const) {
     const v = config.bcd[f];
@@ -85,9 +152,12 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
       stores: r.stores.map((s) => s.path),
       object: config.bcd.object,
       flags,
-      kdnet: config.kdnet
-        ? pulumi.secret({ hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key })
-        : undefined,
+      // KDNET when the transport is net, or when no transport is set (the store's settings only, as before)
+      kdnet:
+        config.kdnet && (transport === "net" || transport === undefined)
+          ? pulumi.secret({ hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key })
+          : undefined,
+      serial: transport === "serial" ? { debugport: 1, baudrate: 115200 } : undefined,
       stateDir: r.bcdStateDir,
       writer: config.bcd.writer,
     },
@@ -170,6 +240,9 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
         bootCheck: config.vm.bootCheck,
         bootPattern: config.vm.bootPattern,
         bootTimeoutSec: config.vm.bootTimeoutSec,
+        debug: vmDebug,
+        accel: config.vm.accel,
+        switchName: config.vm.switch,
       },
       opts,
     );
@@ -177,9 +250,28 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
     bootCheck = vm.bootCheckLine;
   }
 
-  const debuggerCommand = config.kdnet
-    ? pulumi.secret(`windbg -k net:port=${config.kdnet.port},key=${config.kdnet.key}`)
-    : "(kdnet is not configured)";
+  let target: Omit<DebugTarget, "key"> | undefined;
+  if (vmDebug) {
+    const spec = { name: r.vmName, vmDir: r.vmDir, debug: vmDebug };
+    const endpoint = debugEndpoint(toolchain, spec);
+    target = {
+      toolchain,
+      transport: vmDebug.transport,
+      connect: endpoint?.connect ?? "",
+      vmName: r.vmName,
+      vmDir: r.vmDir,
+      accel: config.vm.accel,
+      symbolPath: [r.buildDir],
+      sourcePath: p.dirname(r.project),
+    };
+  }
+  const dbg = debuggerCommandFor(config, target);
+  const debuggerCommand = dbg.secret ? pulumi.secret(dbg.text) : dbg.text;
+  const debugTarget: pulumi.Output<DebugTarget> | string = target
+    ? transport === "net" && config.kdnet
+      ? pulumi.secret({ ...target, key: config.kdnet.key })
+      : pulumi.output(target)
+    : "";
 
   return {
     isoPath: iso.isoPath,
@@ -205,6 +297,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
     vmStartCommand,
     bootCheck,
     debuggerCommand,
+    debugTarget,
   };
 }
 

@@ -4,10 +4,29 @@
  * a VM it created). open: a QEMU VM definition (architecture, firmware, a private copy of the firmware
  * variables, the ISO, memory, the command line to start it) kept in the stack's working folder, and an optional
  * boot check that boots it headless and waits for the marker. A changed ISO hash re-attaches (and re-checks).
+ * `debug` makes the VM a kernel-debug target (toolchains/types.ts VmDebugTarget): KDNET, KD over COM1, or QEMU's
+ * gdbstub. The work is the toolchain's VM backend (toolchains/index.ts vmBackend).
  */
 import * as path from "node:path";
 import { z } from "zod";
 import { declare, resourceClass } from "./declare";
+
+const ipv4 = z
+  .string()
+  .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, "must be an IPv4 address like 10.0.2.2");
+
+/** The address at which QEMU's user network lets a guest reach its host. */
+export const QEMU_HOST_IP = "10.0.2.2";
+
+/**
+ * The VM's side of the kernel-debug transport (the KDNET key is not here: the VM never needs it).
+ * `net`: KDNET to `hostIp`:`port`; `serial`: KD over COM1; `gdb`: QEMU's gdbstub on loopback `port` (open only).
+ */
+export const VmDebugSchema = z.discriminatedUnion("transport", [
+  z.object({ transport: z.literal("net"), hostIp: ipv4, port: z.number().int().min(49152).max(65535) }).strict(),
+  z.object({ transport: z.literal("serial") }).strict(),
+  z.object({ transport: z.literal("gdb"), port: z.number().int().min(1024).max(65535) }).strict(),
+]);
 
 export const VmBootMediaArgsSchema = z
   .object({
@@ -35,6 +54,12 @@ export const VmBootMediaArgsSchema = z
     bootPattern: z.string().optional(),
     /** Seconds to wait for the pattern. @default 120 */
     bootTimeoutSec: z.number().int().min(5).max(3600).default(120),
+    /** The VM as a kernel-debug target; omit for none (no NIC, COM1 is the console). */
+    debug: VmDebugSchema.optional(),
+    /** open: QEMU's accelerator, `tcg` (emulation) or `kvm` (needs a working /dev/kvm). @default "tcg" */
+    accel: z.enum(["tcg", "kvm"]).default("tcg"),
+    /** adk + net: the Hyper-V virtual switch the VM's network adapter joins. @default "Default Switch" */
+    switchName: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -52,6 +77,27 @@ export const VmBootMediaArgsSchema = z
         });
       }
     }
+    if (a.debug?.transport === "gdb" && a.toolchain === "adk") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["debug", "transport"],
+        message: "gdb needs QEMU's gdbstub: Hyper-V (adk) has none; use net or serial",
+      });
+    }
+    if (a.debug?.transport === "net" && a.toolchain === "open" && a.debug.hostIp !== QEMU_HOST_IP) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["debug", "hostIp"],
+        message: `must be ${QEMU_HOST_IP} on the open toolchain: QEMU's user network reaches the host there`,
+      });
+    }
+    if (a.debug?.transport === "serial" && a.toolchain === "open" && a.arch === "arm64") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["debug", "transport"],
+        message: "serial needs a second UART for the console; QEMU's arm64 virt machine has one: use net or gdb",
+      });
+    }
     if (a.bootCheck && a.toolchain === "adk") {
       ctx.addIssue({ code: "custom", path: ["bootCheck"], message: "is only supported by the open toolchain (QEMU)" });
     }
@@ -62,7 +108,9 @@ export type VmBootMediaArgs = z.input<typeof VmBootMediaArgsSchema>;
 export const VmBootMediaDecl = declare({
   type: "VmBootMedia",
   provider: "vm-boot-media",
-  version: 1,
+  // version 2 added `debug` (optional) and `accel` (default tcg: what every earlier VM ran with)
+  version: 2,
+  migrations: { 1: (s) => ({ ...s, accel: s.accel ?? "tcg" }) },
   args: VmBootMediaArgsSchema,
   outputs: {
     /** The command that starts the VM (display form, quoted for a POSIX shell or PowerShell). */
@@ -76,7 +124,18 @@ export const VmBootMediaDecl = declare({
     /** adk: whether this resource created the Hyper-V VM (so delete removes it). */
     createdVm: z.boolean(),
   },
-  updateOn: ["isoPath", "isoSha256", "memoryMb", "createVm", "bootCheck", "bootPattern", "bootTimeoutSec"],
+  updateOn: [
+    "isoPath",
+    "isoSha256",
+    "memoryMb",
+    "createVm",
+    "bootCheck",
+    "bootPattern",
+    "bootTimeoutSec",
+    "debug",
+    "accel",
+    "switchName",
+  ],
   replaceOn: ["toolchain", "arch", "name", "vmDir"],
   deleteBeforeReplace: true,
 });

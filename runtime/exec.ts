@@ -37,6 +37,13 @@ export interface RunOptions {
    * {@link ToolError} saying it was aborted (the tool-log line is still written).
    */
   signal?: AbortSignal;
+  /** Give the tool this process's terminal (stdin, stdout, stderr: an interactive program); nothing is captured. */
+  inheritStdio?: boolean;
+  /**
+   * Bytes written to a pipe at the tool's fd 3, which is then closed: how a secret reaches a tool without its
+   * argv (world-readable in a process listing) or its environment.
+   */
+  fd3Input?: string | Buffer;
 }
 
 export interface RunResult {
@@ -153,7 +160,12 @@ export function runTool(tool: string, argv: readonly string[], opts: RunOptions 
       child = spawn(tool, [...argv], {
         cwd,
         env: env as NodeJS.ProcessEnv,
-        stdio: ["pipe", "pipe", "pipe"],
+        stdio: [
+          ...((opts.inheritStdio ? ["inherit", "inherit", "inherit"] : ["pipe", "pipe", "pipe"]) as Array<
+            "inherit" | "pipe"
+          >),
+          ...(opts.fd3Input !== undefined ? (["pipe"] as const) : []),
+        ],
         shell: false,
         windowsHide: true,
       });
@@ -256,6 +268,11 @@ export function runTool(tool: string, argv: readonly string[], opts: RunOptions 
         reject(new ToolError(`'${path.basename(tool)}' ${why}${detail ? `:\n${detail}` : ""}`, tool, exitCode, stderr));
       }
     });
+    if (opts.fd3Input !== undefined) {
+      const fd3 = child.stdio[3] as NodeJS.WritableStream | null | undefined;
+      fd3?.on("error", () => undefined); // the tool may close it first
+      fd3?.end(opts.fd3Input);
+    }
     if (opts.stdin !== undefined && child.stdin) {
       child.stdin.on("error", () => undefined); // the tool may exit before reading it all
       opts.stdin.pipe(child.stdin);

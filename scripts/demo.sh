@@ -35,4 +35,5 @@ node -e '
   if (o.bootCheck) console.log(`Boot check: ${o.bootCheck}`);
   console.log(`Boot it:    ${o.vmStartCommand}`);
   console.log(`Debugger:   ${o.debuggerCommand === "[secret]" ? "npm run -s pulumi -- stack output debuggerCommand --show-secrets --stack '"$stack"'" : o.debuggerCommand}`);
+  if (o.debugTarget) console.log(`Debug it:   npm run -s winpe -- debug --stack '"$stack"' -c "bp sioctl!DriverEntry; g"`);
 ' "$root/.work/$stack-outputs.json"

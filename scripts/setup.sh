@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set-up for a fresh machine, idempotent and cached: Debian packages of the open toolchain, npm packages,
-# the Pulumi engine built from Go modules, and the compiled provider code (dist/). Re-running takes seconds.
+# the Pulumi engine built from Go modules, the kernel debugger (ntoseye, in .tools/ntoseye), and the compiled
+# provider code (dist/). Re-running takes seconds.
 #   scripts/setup.sh            everything
 #   scripts/setup.sh --quiet    only print what changes
 #   scripts/setup.sh --dry-run  say which steps this host gets, run none
@@ -21,7 +22,7 @@ if [ $dry = 1 ]; then
   if [ "$platform" = windows ]; then
     say "windows: npm packages (npm ci); adk toolchain check (winpe doctor --toolchain adk); Pulumi engine (Go, or the pulumi CLI on PATH); TypeScript build (dist/)"
   else
-    say "linux: Debian packages (scripts/debian-packages.txt); npm packages (npm ci); Pulumi engine (Go); TypeScript build (dist/)"
+    say "linux: Debian packages (scripts/debian-packages.txt); npm packages (npm ci); Pulumi engine (Go); ntoseye (.tools/ntoseye); TypeScript build (dist/)"
   fi
   exit 0
 fi
@@ -80,6 +81,25 @@ else
   bash scripts/build-engine.sh
 fi
 end "Pulumi engine"
+
+# 3b. The kernel debugger of the open toolchain (ntoseye, pinned with hashes in scripts/python-requirements.txt) in the
+#     project's own Python environment .tools/ntoseye: never a global pip. Redone only when the requirements change.
+if [ "$platform" = linux ]; then
+  begin "ntoseye (Python environment .tools/ntoseye)"
+  reqhash=$(sha256sum scripts/python-requirements.txt | cut -d' ' -f1)
+  pystamp=.tools/ntoseye/.winpe-lab-requirements
+  if [ -x .tools/ntoseye/bin/ntoseye ] && [ -f "$pystamp" ] && [ "$(cat "$pystamp")" = "$reqhash" ]; then
+    end "ntoseye: up to date"
+  else
+    py=python3; [ -x /usr/bin/python3 ] && py=/usr/bin/python3   # Debian's, with python3-venv
+    rm -rf .tools/ntoseye
+    "$py" -m venv .tools/ntoseye
+    .tools/ntoseye/bin/pip install -q --disable-pip-version-check --no-input --require-hashes \
+      -r scripts/python-requirements.txt
+    echo "$reqhash" > "$pystamp"
+    end "ntoseye: installed ($(.tools/ntoseye/bin/ntoseye --version))"
+  fi
+fi
 
 # 4. Compiled program and providers (dist/): the program runs from dist/index.js, dynamic providers load dist/
 begin "TypeScript build (dist/)"

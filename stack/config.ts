@@ -65,6 +65,19 @@ export const KdnetConfigSchema = z
   })
   .strict();
 
+export const DebugConfigSchema = z
+  .object({
+    /**
+     * How the host's kernel debugger reaches the VM: `net` (KDNET with the `kdnet.*` settings), `serial` (KD over
+     * COM1: `dbgsettings serial debugport:1 baudrate:115200`) or `gdb` (QEMU's gdbstub, no BCD debug settings;
+     * open toolchain only).
+     */
+    transport: z.enum(["net", "serial", "gdb"]),
+    /** gdb: the gdbstub's port on 127.0.0.1. @default 1234 */
+    gdbPort: z.number().int().min(1024).max(65535).default(1234),
+  })
+  .strict();
+
 export const StackConfigSchema = z
   .object({
     /**
@@ -105,8 +118,13 @@ export const StackConfigSchema = z
     imageIndex: z.number().int().min(1).default(1),
     /** BCD settings of the media. */
     bcd: BcdConfigSchema.default(BcdConfigSchema.parse({})),
-    /** Kernel debugging over the network (KDNET); omit to leave the store's debugger settings alone. */
+    /**
+     * Kernel debugging over the network (KDNET): written to the BCD when `debug.transport` is `net`, or when no
+     * transport is set (the store's settings only: the VM is then no debug target).
+     */
     kdnet: KdnetConfigSchema.optional(),
+    /** The VM as a kernel-debug target (`winpe debug`); omit for none. */
+    debug: DebugConfigSchema.optional(),
     iso: z
       .object({
         /** The ISO to write. @example "D:\\WinPE_amd64\\winpe_x64_debug.iso" */
@@ -132,9 +150,13 @@ export const StackConfigSchema = z
         bootPattern: z.string().optional(),
         /** Seconds the boot check waits. @default 120 */
         bootTimeoutSec: z.number().int().min(5).max(3600).default(120),
+        /** open: QEMU's accelerator, `tcg` (emulation, any host) or `kvm` (a working /dev/kvm). @default "tcg" */
+        accel: z.enum(["tcg", "kvm"]).default("tcg"),
+        /** adk + `debug.transport` net: the Hyper-V virtual switch of the VM's network adapter. @default "Default Switch" */
+        switch: z.string().min(1).optional(),
       })
       .strict()
-      .default({ enabled: true, create: true, memoryMb: 1024, bootCheck: false, bootTimeoutSec: 120 }),
+      .default({ enabled: true, create: true, memoryMb: 1024, bootCheck: false, bootTimeoutSec: 120, accel: "tcg" }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -160,6 +182,43 @@ export const StackConfigSchema = z
         path: ["bcd", "writer"],
         message: "bcdedit exists only with the adk toolchain (Windows)",
       });
+    }
+    const t = c.debug?.transport;
+    if (t === "net" && !c.kdnet) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kdnet"],
+        message: "is required when 'winpe-lab:debug.transport' is net (the debugger host's hostIp, port and key)",
+      });
+    }
+    if (t === "gdb" && isWin) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["debug", "transport"],
+        message: "gdb needs QEMU's gdbstub, and the adk toolchain's Hyper-V has none: use net or serial",
+      });
+    }
+    if (t === "net" && !isWin && c.kdnet && c.kdnet.hostIp !== "10.0.2.2") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kdnet", "hostIp"],
+        message:
+          "must be 10.0.2.2 with the open toolchain and debug.transport net: the VM's QEMU user network reaches the host there",
+      });
+    }
+    if (t === "serial" && !isWin && c.arch === "arm64") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["debug", "transport"],
+        message:
+          "serial needs a second UART for the console, and QEMU's arm64 virt machine has one: use net or gdb for arm64",
+      });
+    }
+    if (c.vm.accel === "kvm" && isWin) {
+      ctx.addIssue({ code: "custom", path: ["vm", "accel"], message: "is an open-toolchain (QEMU) setting" });
+    }
+    if (c.vm.switch !== undefined && !isWin) {
+      ctx.addIssue({ code: "custom", path: ["vm", "switch"], message: "is an adk-toolchain (Hyper-V) setting" });
     }
     if (c.bcd.stores !== "efi" && c.arch === "arm64") {
       ctx.addIssue({

@@ -10,6 +10,7 @@
  * media, no file there that winpe-lab did not write), the build folder (a folder, writable, no output name taken by
  * a file of the user's) and the names of the built files (legal in the image).
  */
+
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { openStore } from "../formats/bcd";
@@ -18,6 +19,7 @@ import { readWimFacts } from "../formats/wim";
 import { WinpeError } from "../runtime/errors";
 import { OutputLedger, workspaceOwner, workspaceTakenMessage } from "../runtime/owned";
 import { detectMediaArch } from "../toolchains/open/media";
+import { KD_SOCKET_NAME, UNIX_SOCKET_PATH_MAX } from "../toolchains/open/qemu";
 import type { StackConfig } from "./config";
 import type { ResolvedStack } from "./resolve";
 
@@ -104,6 +106,16 @@ export function preflight(input: PreflightInput): void {
     }
   } catch (e) {
     problems.push(`${key("workspace")} ${r.wim} ${(e as Error).message}: make the working folder again (copype)`);
+  }
+
+  // serial debugging: the VM's COM1 is a Unix socket in its folder, whose path a socket address must hold
+  if (config.toolchain === "open" && config.vm.enabled && config.debug?.transport === "serial") {
+    const sock = p.join(r.vmDir, KD_SOCKET_NAME);
+    if (sock.length > UNIX_SOCKET_PATH_MAX)
+      problems.push(
+        `${key("debug.transport")} serial puts COM1 on the socket ${sock}, ${sock.length} bytes long, but a Unix ` +
+          `socket path holds at most ${UNIX_SOCKET_PATH_MAX}: use a shorter working folder or ${key("vm.name")}`,
+      );
   }
 
   // the media's own architecture (its EFI boot file)

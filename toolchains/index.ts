@@ -4,7 +4,18 @@
  * loaded on first use (dynamic import: a provider process loads only what its step needs, and an adk backend's
  * commands run on Windows only).
  */
-import type { BuildBackend, CertBackend, ImageBackend, IsoBackend, Toolchain } from "./types";
+import { adkDebugEndpoint } from "./adk/hyperv";
+import { openDebugEndpoint } from "./open/qemu";
+import type {
+  BuildBackend,
+  CertBackend,
+  DebugEndpoint,
+  ImageBackend,
+  IsoBackend,
+  Toolchain,
+  VmBackend,
+  VmSpec,
+} from "./types";
 
 export async function imageBackend(toolchain: Toolchain): Promise<ImageBackend> {
   return toolchain === "open"
@@ -26,4 +37,17 @@ export async function buildBackend(toolchain: Toolchain): Promise<BuildBackend> 
   return toolchain === "open"
     ? (await import("./open/builder")).openBuildBackend
     : (await import("./adk/builder")).adkBuildBackend;
+}
+
+/** The VM that boots the ISO: QEMU (open) or Hyper-V (adk). */
+export async function vmBackend(toolchain: Toolchain): Promise<VmBackend> {
+  return toolchain === "open" ? (await import("./open/vm")).openVmBackend : (await import("./adk/vm")).adkVmBackend;
+}
+
+/** Where the host's debugger connects to a stack's VM (pure: the program computes it while composing the stack). */
+export function debugEndpoint(
+  toolchain: Toolchain,
+  spec: Pick<VmSpec, "name" | "vmDir" | "debug">,
+): DebugEndpoint | undefined {
+  return toolchain === "open" ? openDebugEndpoint(spec) : adkDebugEndpoint(spec);
 }

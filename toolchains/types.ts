@@ -4,6 +4,8 @@
  * lines are built by pure, tested functions and run only on Windows).
  */
 
+import type { AdkCommand } from "./adk/types";
+
 export type Toolchain = "adk" | "open";
 
 /** Context every step gets: who runs it (for the tool log) and where progress goes. */
@@ -167,4 +169,109 @@ export interface BuildBackend {
   changedInputs(inputs: ReadonlyArray<{ path: string; sha256: string }>): string[];
   /** Remove what an interrupted build left in outDir; returns what was removed. */
   cleanInterrupted(outDir: string): string[];
+}
+
+/* ----------------------------------------------------------------------------------------------------------
+ * VM backend: the VM that boots the ISO, as a kernel-debug target
+ * -------------------------------------------------------------------------------------------------------- */
+
+/** How the host's kernel debugger reaches the VM. */
+export type DebugTransport = "net" | "serial" | "gdb";
+
+/**
+ * The VM's side of a debug transport (what the VM needs; the KDNET key is not here: the VM never needs it).
+ * - `net`: KDNET. The VM has a NIC that KDNET supports and reaches the debugger host at `hostIp`, UDP `port`.
+ * - `serial`: KD over COM1 (open: a Unix socket under the VM's folder; adk: a named pipe).
+ * - `gdb`: QEMU's gdbstub on a loopback TCP `port` (open only: Hyper-V has no gdbstub).
+ */
+export type VmDebugTarget =
+  | { transport: "net"; hostIp: string; port: number }
+  | { transport: "serial" }
+  | { transport: "gdb"; port: number };
+
+/** What a VM backend needs to know about the VM (VmBootMedia's args). */
+export interface VmSpec {
+  /** VM name (Hyper-V) or definition name (QEMU). */
+  name: string;
+  arch: "amd64" | "arm64";
+  /** The ISO it boots. */
+  isoPath: string;
+  /** The ISO's sha256 (recorded in the definition; a change re-attaches). */
+  isoSha256: string;
+  /** open: the folder of the definition (firmware variables, vm.json, the COM1 socket, a running VM's files). */
+  vmDir: string;
+  memoryMb: number;
+  /** adk: create the Hyper-V VM when it does not exist. */
+  createVm: boolean;
+  /** open: QEMU's accelerator (`kvm` needs a working /dev/kvm and the host's architecture). */
+  accel: "tcg" | "kvm";
+  /** adk + net: the Hyper-V virtual switch the VM's network adapter joins. */
+  switchName?: string;
+  /** Absent: the VM is no debug target (no NIC, COM1 is the console). */
+  debug?: VmDebugTarget;
+}
+
+/** Where the host's debugger connects to a VM: what `winpe debug` and the `debuggerCommand` output use. */
+export interface DebugEndpoint {
+  transport: DebugTransport;
+  /**
+   * open: `kd` socket path (serial), KDNET listen address `127.0.0.1:<port>` (net), gdbstub `127.0.0.1:<port>`
+   * (gdb); adk: the COM1 named pipe (serial) or `<hostIp>:<port>` (net).
+   */
+  connect: string;
+}
+
+/** The VM definition: how the VM is started, and where its debugger connects. */
+export interface VmDefinition {
+  /** The command that starts the VM interactively (open: QEMU with the console on stdio). */
+  startArgv: string[];
+  /** The same, for people (POSIX shell quoting for open, PowerShell for adk). */
+  startCommand: string;
+  /** Absent when the VM is no debug target. */
+  debug?: DebugEndpoint;
+}
+
+/** What an attach did. */
+export interface VmAttachResult {
+  definition: VmDefinition;
+  /** adk: this attach created the Hyper-V VM (so detach removes it). */
+  createdVm: boolean;
+  /** open: the console line the boot check saw ("" when it did not run). */
+  bootCheckLine: string;
+}
+
+/** Boot-check options of {@link VmBackend.attach} (open only). */
+export interface VmBootCheck {
+  timeoutSec: number;
+  /** Regular expression; default the stand-in's marker. */
+  pattern?: string;
+}
+
+/** A VM started in the background (`winpe debug`), as its backend finds it. */
+export interface RunningVm {
+  pid: number;
+  /** The transport it was started with ("none" when it is no debug target). */
+  transport: DebugTransport | "none";
+  /** Its console log. */
+  consoleLog: string;
+}
+
+export interface VmBackend {
+  readonly toolchain: Toolchain;
+  /** The definition (pure: no file is read or written, no tool runs). */
+  definition(spec: VmSpec): VmDefinition;
+  /** Where the host's debugger connects (pure); undefined when the VM is no debug target. */
+  debugEndpoint(spec: Pick<VmSpec, "name" | "vmDir" | "debug">): DebugEndpoint | undefined;
+  /**
+   * Make the VM boot the ISO: open writes the definition (a private copy of the firmware variables, vm.json) and
+   * runs the boot check when asked; adk runs the Hyper-V commands of {@link VmBackend.commands}.
+   * `createdVm`: whether an earlier attach created the VM.
+   */
+  attach(spec: VmSpec, createdVm: boolean, check: VmBootCheck | undefined, ctx: StepContext): Promise<VmAttachResult>;
+  /** Whether the definition is still what `spec` says (never throws: reports). adk: assumed attached. */
+  status(spec: VmSpec, ctx: StepContext): Promise<"attached" | "missing" | "detached">;
+  /** Undo attach: open stops a VM it started and removes the definition; adk removes the VM it created, or ejects. */
+  detach(spec: VmSpec, createdVm: boolean, ctx: StepContext): Promise<void>;
+  /** adk: the commands attach (`action: "attach"`) or detach runs, for `winpe plan` and the provider. open: []. */
+  commands(spec: VmSpec, action: "attach" | "detach", createdVm: boolean): AdkCommand[];
 }

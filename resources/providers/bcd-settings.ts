@@ -39,6 +39,11 @@ export function desiredSettings(a: Args): Array<{ object: string; name: string; 
     out.push({ object: DBGSETTINGS, name: "port", text: [String(a.kdnet.port)], secret: false });
     out.push({ object: DBGSETTINGS, name: "key", text: [a.kdnet.key], secret: true });
   }
+  if (a.serial) {
+    out.push({ object: DBGSETTINGS, name: "debugtype", text: ["SERIAL"], secret: false });
+    out.push({ object: DBGSETTINGS, name: "debugport", text: [String(a.serial.debugport)], secret: false });
+    out.push({ object: DBGSETTINGS, name: "baudrate", text: [String(a.serial.baudrate)], secret: false });
+  }
   return out;
 }
 
@@ -455,7 +460,7 @@ function validateStores(a: Args): void {
         const guid = store.resolve(want.object, { mustExist: want.object !== DBGSETTINGS });
         store.encodeText(guid, store.elementId(guid, want.name), want.text);
       } catch (e) {
-        const prop = want.object === DBGSETTINGS ? "kdnet" : "object";
+        const prop = want.object === DBGSETTINGS ? (a.serial ? "serial" : "kdnet") : "object";
         throw new InputError(`${TYPE}: '${prop}' ${want.object} in ${file}: ${(e as Error).message}`);
       }
     }

@@ -24,12 +24,29 @@ export function argsOf<A extends z.ZodType>(d: Declaration<A>, props: Record<str
   return parseInputs(d.args, c, d.type) as z.output<A>;
 }
 
-/** The inputs that differ between two states (the declaration's `updateOn` and `replaceOn`), and which replace. */
+/**
+ * A state brought forward to the declaration's version by its migrations (not validated; a state of a newer
+ * version is returned as it is: reading it refuses it).
+ */
+export function migratedState(d: Declaration, props: Record<string, unknown>): Record<string, unknown> {
+  let state: Record<string, unknown> = { ...props };
+  for (let v = stateVersionOf(state); v < d.version; v++) {
+    const m = d.migrations?.[v];
+    if (m) state = m(state);
+  }
+  return state;
+}
+
+/**
+ * The inputs that differ between two states (the declaration's `updateOn` and `replaceOn`), and which replace. The
+ * old state is migrated first: an input a newer version added with its default is no change.
+ */
 export function changedArgs(
   d: Declaration,
-  olds: Record<string, unknown>,
+  oldState: Record<string, unknown>,
   news: Record<string, unknown>,
 ): { changed: string[]; replaces: string[] } {
+  const olds = migratedState(d, oldState);
   const differs = (k: string) => stableStringify(olds[k] ?? null) !== stableStringify(news[k] ?? null);
   const changed = [...d.updateOn, ...(d.replaceOn ?? [])].filter(differs);
   const replaces = (d.replaceOn ?? []).filter(differs);

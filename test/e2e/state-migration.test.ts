@@ -32,10 +32,9 @@ describe("state migration: a version-0 state is read, diffed and destroyed by to
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(ROOT, "node_modules"));
     const program = path.join(ROOT, "prog");
     writeWinpeProgram(program);
-    // the program folder lies outside the checkout: winpe-lab is "installed" in it, as in a user's project (the
-    // provider shells of today load winpe-lab/providers/<name> by module resolution; the recorded old shells
-    // find the checkout through WINPE_LAB_ROOT, which the engine environment sets)
-    fs.mkdirSync(path.join(program, "node_modules"));
+    // today's provider shells load `winpe-lab/providers/<name>` by module resolution from the program's folder,
+    // which lies outside the checkout here: it gets winpe-lab as an installed package would be (the checkout)
+    fs.mkdirSync(path.join(program, "node_modules"), { recursive: true });
     fs.symlinkSync(REPO_ROOT, path.join(program, "node_modules", "winpe-lab"));
     fs.copyFileSync(path.join(FIXTURE, `Pulumi.${STACK}.yaml`), path.join(program, `Pulumi.${STACK}.yaml`));
     stack = await openStack(program, STACK, path.join(ROOT, "state"), {

@@ -89,3 +89,43 @@ describe("state reading (providers/kit.ts)", () => {
     expect(diffArgs(D, olds, { path: "/y" })).toMatchObject({ changes: true, replaces: ["path"] });
   });
 });
+
+describe("VmBootMedia state version 2 (debug transport, accel)", () => {
+  const v1 = {
+    toolchain: "open",
+    arch: "amd64",
+    name: "vm",
+    isoPath: "/w/x.iso",
+    isoSha256: "s",
+    vmDir: "/w/vm",
+    memoryMb: 1024,
+    createVm: true,
+    bootCheck: false,
+    bootTimeoutSec: 120,
+    startCommand: "qemu-system-x86_64 ...",
+    startArgv: ["qemu-system-x86_64"],
+    bootCheckLine: "",
+    state: "attached",
+    createdVm: false,
+    stateVersion: 1,
+  };
+  const news = VmBootMediaDecl.args.parse({
+    toolchain: "open",
+    arch: "amd64",
+    name: "vm",
+    isoPath: "/w/x.iso",
+    isoSha256: "s",
+    vmDir: "/w/vm",
+  }) as Record<string, unknown>;
+
+  it("a version-1 state reads as tcg without a debug transport, and is no change for the same VM", () => {
+    expect(stateOf(VmBootMediaDecl, v1)).toMatchObject({ accel: "tcg", stateVersion: 2 });
+    expect(stateOf(VmBootMediaDecl, v1).debug).toBeUndefined();
+    expect(diffArgs(VmBootMediaDecl, v1, news).changes).toBe(false);
+  });
+
+  it("a transport added to it is an update, not a replacement", () => {
+    const d = diffArgs(VmBootMediaDecl, v1, { ...news, debug: { transport: "serial" } });
+    expect(d).toMatchObject({ changes: true, replaces: [] });
+  });
+});

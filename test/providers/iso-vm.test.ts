@@ -85,7 +85,9 @@ describe("WinPeIso + VmBootMedia providers (open toolchain, real ISO, real QEMU)
     expect(vm.bootCheckLine).toBe("WINPE-LAB STAND-IN BOOT OK arch=amd64");
     const def = JSON.parse(fs.readFileSync(path.join(dir, "vm", "vm.json"), "utf8"));
     expect(def.argv[0]).toBe("qemu-system-x86_64");
-    expect(def.argv).toContain(String(iso.isoPath));
+    // the ISO as a CD-ROM in option syntax (a comma in its path is doubled), the same argv the boot check ran
+    expect(def.argv).toContain(`file=${String(iso.isoPath)},index=2,media=cdrom`);
+    expect(def.spec.isoSha256).toBe(iso.sha256);
     expect(fs.existsSync(path.join(dir, "vm", "vars.fd"))).toBe(true);
     expect(String(vm.startCommand)).toMatch(/^qemu-system-x86_64 -machine q35/);
   });

@@ -8,7 +8,7 @@
  * - `/set <id> <option> <value>`: https://learn.microsoft.com/en-us/windows-hardware/drivers/devtest/bcdedit--set
  * - the boot options themselves (testsigning, nointegritychecks, debug, bootdebug):
  *   https://learn.microsoft.com/en-us/windows-hardware/drivers/devtest/bcd-boot-options-reference
- * - `/dbgsettings NET HOSTIP:ip PORT:port [KEY:key]`:
+ * - `/dbgsettings NET HOSTIP:ip PORT:port [KEY:key]`, `/dbgsettings SERIAL [DEBUGPORT:port] [BAUDRATE:baud]`:
  *   https://learn.microsoft.com/en-us/windows-hardware/drivers/devtest/bcdedit--dbgsettings
  */
 import type { AdkCommand } from "./types";
@@ -121,6 +121,43 @@ export function bcdeditDbgSettingsNet(store: string, settings: KdnetSettings): A
     ],
     shell: "cmd",
     why: `send kernel-debugger traffic to ${hostIp}:${port} (KDNET) from the booted image`,
+    doc: DOC_DBGSETTINGS,
+  };
+}
+
+/** Kernel debugging over a serial port. */
+export interface SerialDebugSettings {
+  /** The COM port number (1 = COM1). */
+  debugport: number;
+  /** 9600, 19200, 38400, 57600 or 115200. */
+  baudrate: number;
+}
+
+/** The baud rates bcdedit /dbgsettings serial accepts. */
+export const SERIAL_BAUDRATES = [9600, 19200, 38400, 57600, 115200] as const;
+
+/**
+ * `bcdedit /store <bcd> /dbgsettings serial debugport:<n> baudrate:<baud>`, e.g. `debugport:1 baudrate:115200`
+ * (the KD serial set-up ntoseye and WinDbg document for a VM's COM1).
+ * Doc: https://learn.microsoft.com/en-us/windows-hardware/drivers/devtest/bcdedit--dbgsettings
+ *
+ * @param store - the BCD store file
+ * @param settings - port number and baud rate
+ * @returns the command (cmd)
+ */
+export function bcdeditDbgSettingsSerial(store: string, settings: SerialDebugSettings): AdkCommand {
+  const bcd = windowsPath("store", store);
+  if (!Number.isInteger(settings.debugport) || settings.debugport < 1 || settings.debugport > 255) {
+    throw new AdkArgumentError(`'debugport' must be a COM port number from 1 through 255`);
+  }
+  if (!(SERIAL_BAUDRATES as readonly number[]).includes(settings.baudrate)) {
+    throw new AdkArgumentError(`'baudrate' must be one of ${SERIAL_BAUDRATES.join(", ")}`);
+  }
+  return {
+    tool: "bcdedit",
+    argv: ["/store", bcd, "/dbgsettings", "serial", `debugport:${settings.debugport}`, `baudrate:${settings.baudrate}`],
+    shell: "cmd",
+    why: `send kernel-debugger traffic over COM${settings.debugport} at ${settings.baudrate} baud from the booted image`,
     doc: DOC_DBGSETTINGS,
   };
 }

@@ -9,6 +9,7 @@
  * new-vm, set-vmfirmware, add-vmdvddrive, set-vmdvddrive (`-Path $null` ejects the media, its example 2),
  * get-vmdvddrive, start-vm, stop-vm (`-TurnOff` is pulling the plug), remove-vm (`-Force` skips the prompt).
  */
+import type { DebugEndpoint, VmSpec } from "../types";
 import type { AdkCommand, PsParam } from "./types";
 import { AdkArgumentError, vmName, windowsPath } from "./validate";
 
@@ -217,4 +218,69 @@ export function removeVm(name: string): AdkCommand {
     why: `delete the VM ${vm}`,
     doc: `${DOC}remove-vm`,
   };
+}
+
+/**
+ * The named pipe of a VM's COM1 for kernel debugging over serial: `\\.\pipe\<vm>-com1`.
+ *
+ * @param name - the VM
+ * @returns the pipe path
+ */
+export function comPipeName(name: string): string {
+  return `\\\\.\\pipe\\${vmName("name", name)}-com1`;
+}
+
+/**
+ * `Set-VMComPort -VMName '<n>' -Number 1 -Path '\\.\pipe\<n>-com1'`: COM1 of the VM becomes a named pipe on the
+ * host, where WinDbg attaches (`windbg -k com:pipe,port=\\.\pipe\<n>-com1,resets=0,reconnect`); the target's BCD
+ * says `dbgsettings serial debugport:1 baudrate:115200`.
+ * Doc: https://learn.microsoft.com/en-us/powershell/module/hyper-v/set-vmcomport
+ *
+ * @param name - the VM
+ * @returns the command (PowerShell)
+ */
+export function setComPortPipe(name: string): AdkCommand {
+  const vm = vmName("name", name);
+  const pipe = comPipeName(vm);
+  return {
+    tool: "Set-VMComPort",
+    argv: [p("VMName"), vm, p("Number"), { literal: "1" }, p("Path"), pipe],
+    shell: "powershell",
+    why: `connect COM1 of ${vm} to the named pipe ${pipe} (kernel debugging over serial)`,
+    doc: `${DOC}set-vmcomport`,
+  };
+}
+
+/**
+ * `Connect-VMNetworkAdapter -VMName '<n>' -SwitchName '<switch>'`: the VM's network adapter joins a virtual switch
+ * from which the target reaches the debugger host (KDNET: `hostIp` must be the host's address on that network).
+ * Doc: https://learn.microsoft.com/en-us/powershell/module/hyper-v/connect-vmnetworkadapter
+ *
+ * @param name - the VM
+ * @param switchName - the Hyper-V virtual switch (e.g. `Default Switch`)
+ * @returns the command (PowerShell)
+ */
+export function connectNetworkAdapter(name: string, switchName: string): AdkCommand {
+  const vm = vmName("name", name);
+  if (typeof switchName !== "string" || !/^[^\x00-\x1f'"`$]{1,100}$/.test(switchName)) {
+    throw new AdkArgumentError(
+      `'switchName' must be the name of a Hyper-V virtual switch (no quotes, '$' or backquote)`,
+    );
+  }
+  return {
+    tool: "Connect-VMNetworkAdapter",
+    argv: [p("VMName"), vm, p("SwitchName"), switchName],
+    shell: "powershell",
+    why: `connect the network adapter of ${vm} to the virtual switch ${switchName} (KDNET reaches the debugger host there)`,
+    doc: `${DOC}connect-vmnetworkadapter`,
+  };
+}
+
+/** Where WinDbg connects to the Hyper-V VM of `spec`. */
+export function adkDebugEndpoint(spec: Pick<VmSpec, "name" | "vmDir" | "debug">): DebugEndpoint | undefined {
+  const d = spec.debug;
+  if (!d) return undefined;
+  if (d.transport === "serial") return { transport: "serial", connect: comPipeName(spec.name) };
+  if (d.transport === "net") return { transport: "net", connect: `${d.hostIp}:${d.port}` };
+  return { transport: "gdb", connect: "" };
 }

@@ -14,7 +14,15 @@ import * as path from "node:path";
 import { readProject } from "../../formats/project";
 import type { VcxConfiguration } from "../../formats/vcxproj";
 import { TEMP_PREFIX } from "../../runtime/atomic";
-import { type BcdFlag, bcdeditDbgSettingsNet, bcdeditDeleteValue, bcdeditSet, type KdnetSettings } from "./bcdedit";
+import {
+  type BcdFlag,
+  bcdeditDbgSettingsNet,
+  bcdeditDbgSettingsSerial,
+  bcdeditDeleteValue,
+  bcdeditSet,
+  type KdnetSettings,
+  type SerialDebugSettings,
+} from "./bcdedit";
 import {
   type AdkBuildConfiguration,
   type AdkBuildPlatform,
@@ -23,7 +31,18 @@ import {
   adkSigntoolSignStore,
   needsNugetRestore,
 } from "./build";
-import { addDvdDrive, bootFromDvd, disableSecureBoot, ejectDvd, newVm, removeVm, setDvdDrive, stopVm } from "./hyperv";
+import {
+  addDvdDrive,
+  bootFromDvd,
+  connectNetworkAdapter,
+  disableSecureBoot,
+  ejectDvd,
+  newVm,
+  removeVm,
+  setComPortPipe,
+  setDvdDrive,
+  stopVm,
+} from "./hyperv";
 import { makeWinPEMediaIso, oscdimgIso, type WinPeArch } from "./media";
 import type { AdkCommand, PsParam } from "./types";
 import { AdkArgumentError, windowsPath } from "./validate";
@@ -214,6 +233,8 @@ export interface BcdPlanArgs {
   /** Flags to manage; flags left out are not touched. */
   flags: Partial<Record<BcdFlag, "on" | "off">>;
   kdnet?: KdnetSettings;
+  /** Kernel debugging over a serial port (exclusive with `kdnet`). */
+  serial?: SerialDebugSettings;
   /** Who writes the store: our BCD module (no command) or bcdedit. @default "module" */
   writer?: "module" | "bcdedit";
 }
@@ -236,6 +257,7 @@ export function bcdeditCommandsFor(a: BcdPlanArgs, store: string): AdkCommand[] 
     if (v) cmds.push(bcdeditSet(store, f, v === "on", a.object));
   }
   if (a.kdnet) cmds.push(bcdeditDbgSettingsNet(store, a.kdnet));
+  if (a.serial) cmds.push(bcdeditDbgSettingsSerial(store, a.serial));
   return cmds;
 }
 
@@ -351,12 +373,23 @@ export interface VmPlanArgs {
   isoPath: string;
   /** Create the VM (and remove it on delete). */
   createVm: boolean;
+  /**
+   * The VM as a kernel-debug target: `serial` connects COM1 to a named pipe (`Set-VMComPort`), `net` connects the
+   * network adapter to `switchName` (`Connect-VMNetworkAdapter`). Hyper-V has no gdbstub.
+   */
+  debug?: { transport: "net" | "serial" | "gdb" };
+  /** The virtual switch of a `net` VM. @default "Default Switch" */
+  switchName?: string;
 }
+
+/** The Hyper-V switch a `net` VM joins when the stack names none (Windows 10/11 make it). */
+export const DEFAULT_SWITCH = "Default Switch";
 
 /**
  * VmBootMedia create/update: a new Generation 2 VM (`New-VM`, Secure Boot off, a DVD drive holding the ISO), or
- * the ISO into an existing VM's drive (`Set-VMDvdDrive`, also when we created the VM in an earlier run), then
- * boot from the DVD drive first.
+ * the ISO into an existing VM's drive (`Set-VMDvdDrive`, also when we created the VM in an earlier run), the debug
+ * transport (`Set-VMComPort` to a named pipe for serial, `Connect-VMNetworkAdapter` for KDNET), then boot from the
+ * DVD drive first.
  * Docs: https://learn.microsoft.com/en-us/powershell/module/hyper-v/new-vm (and set-vmfirmware, add-vmdvddrive,
  * set-vmdvddrive, get-vmdvddrive)
  *
@@ -369,7 +402,12 @@ export function planVm(a: VmPlanArgs, createdVm = false): AdkCommand[] {
     a.createVm && !createdVm
       ? [newVm({ name: a.name, memoryMb: a.memoryMb }), disableSecureBoot(a.name), addDvdDrive(a.name, a.isoPath)]
       : [setDvdDrive(a.name, a.isoPath)];
-  return [...attach, bootFromDvd(a.name)];
+  const debug: AdkCommand[] = [];
+  if (a.debug?.transport === "serial") debug.push(setComPortPipe(a.name));
+  else if (a.debug?.transport === "net") debug.push(connectNetworkAdapter(a.name, a.switchName ?? DEFAULT_SWITCH));
+  else if (a.debug?.transport === "gdb")
+    throw new AdkArgumentError(`'debug.transport' gdb needs QEMU's gdbstub: Hyper-V has none (use net or serial)`);
+  return [...attach, ...debug, bootFromDvd(a.name)];
 }
 
 /**

@@ -1,27 +1,19 @@
 /**
- * Boot check: boot an ISO in QEMU (OVMF for amd64, AAVMF for arm64; TCG is fine), with Secure Boot off and no
- * network, watch the serial console and resolve as soon as a line matches (by default the stand-in EFI
- * application's marker). QEMU is always killed and the temporary folder (firmware variables copy, serial log)
+ * Boot check: boot an ISO in QEMU (OVMF for amd64, AAVMF for arm64; TCG is fine), with Secure Boot off, watch the
+ * serial console and resolve as soon as a line matches (by default the stand-in EFI application's marker). QEMU is always killed and the temporary folder (firmware variables copy, serial log)
  * always removed: on success, failure, timeout, and when the parent gets SIGINT/SIGTERM or exits.
  */
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runTool, ToolError } from "../../runtime/exec";
+import type { VmDebugTarget } from "../types";
 import { standinMarker } from "./efi-app";
 import { ARCH_INFO, type Arch, assertArch, MediaError } from "./media";
+import { DEFAULT_FIRMWARE, type FirmwarePaths, kdSocketPath, qemuArgv } from "./qemu";
 
-/** UEFI firmware for QEMU: read-only code and a variables template (copied per run). */
-export interface FirmwarePaths {
-  code: string;
-  vars: string;
-}
-
-/** Debian's firmware (packages ovmf and qemu-efi-aarch64), Secure Boot off (never the `.ms.fd` builds). */
-export const DEFAULT_FIRMWARE: Readonly<Record<Arch, FirmwarePaths>> = {
-  amd64: { code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
-  arm64: { code: "/usr/share/AAVMF/AAVMF_CODE.fd", vars: "/usr/share/AAVMF/AAVMF_VARS.fd" },
-};
+export { DEFAULT_FIRMWARE, type FirmwarePaths, qemuOptionValue } from "./qemu";
 
 const FIRMWARE_PACKAGE: Record<Arch, string> = { amd64: "ovmf", arm64: "qemu-efi-aarch64" };
 
@@ -47,6 +39,14 @@ export interface BootCheckOptions {
   tmpDir?: string;
   /** Name recorded in the tool log. @default "boot" */
   resource?: string;
+  /**
+   * The VM's debug transport (the VM definition's, toolchains/open/qemu.ts): the boot check boots the same VM, its
+   * console moved off the debug port (serial: COM1 is the debugger's socket, the console is on COM2), its COM1
+   * socket in the temporary folder and its gdbstub on a free loopback port. @default none
+   */
+  debug?: VmDebugTarget;
+  /** QEMU's accelerator. @default "tcg" */
+  accel?: "tcg" | "kvm";
 }
 
 /** A successful boot check. */
@@ -94,18 +94,14 @@ function isIso9660(file: string): boolean {
   }
 }
 
-/** A value inside a QEMU option list (`file=...`): a comma is written twice, as QEMU's option syntax wants. */
-export function qemuOptionValue(value: string): string {
-  return value.replaceAll(",", ",,");
-}
-
 /**
  * Boot `isoPath` in QEMU and wait until a serial console line matches `pattern` (by default the stand-in
  * EFI application's marker for `arch`).
  *
  * amd64: `qemu-system-x86_64 -machine q35 -m 512` with OVMF_CODE_4M.fd and a temporary copy of OVMF_VARS_4M.fd;
  * arm64: `qemu-system-aarch64 -M virt -cpu max -m 1024` with AAVMF_CODE.fd and a copy of AAVMF_VARS.fd. Both run
- * with `-display none -serial file:<log> -monitor none -no-reboot -net none`, Secure Boot off.
+ * with `-display none -monitor none -no-reboot`, the console in a log file, Secure Boot off: the command line of
+ * the VM definition (toolchains/open/qemu.ts), whose debug transport `opts.debug` adds.
  *
  * Resolves as soon as the line appears (QEMU is then killed, unless it already powered off). Rejects with a
  * {@link BootCheckError} carrying the last console lines when `timeoutSec` passes or QEMU exits first, and with a
@@ -198,32 +194,18 @@ export async function bootCheck(isoPath: string, opts: BootCheckOptions): Promis
     fs.chmodSync(vars, 0o600);
     const log = path.join(tmp, "serial.log");
     fs.writeFileSync(log, "");
-    const cd = path.join(tmp, "boot.iso");
-    fs.symlinkSync(iso, cd);
-    const argv = [
-      ...(arch === "amd64" ? ["-machine", "q35"] : ["-M", "virt", "-cpu", "max"]),
-      "-m",
-      String(memory),
-      "-display",
-      "none",
-      "-chardev",
-      `file,id=console,path=${qemuOptionValue(log)}`,
-      "-serial",
-      "chardev:console",
-      "-monitor",
-      "none",
-      "-no-reboot",
-      "-drive",
-      `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptionValue(fw.code)}`,
-      "-drive",
-      `if=pflash,format=raw,unit=1,file=${qemuOptionValue(vars)}`,
-      // what -cdrom does (index 2, media=cdrom), in option syntax so that a comma in the path is escaped
-      "-drive",
-      `file=${qemuOptionValue(cd)},index=2,media=cdrom`,
-      ...(arch === "amd64" ? ["-boot", "d"] : []),
-      "-net",
-      "none",
-    ];
+    const debug = opts.debug;
+    const gdbPort = debug?.transport === "gdb" ? await freeLoopbackPort() : undefined;
+    const argv = qemuArgv(
+      { arch, memoryMb: memory, isoPath: iso, accel: opts.accel ?? "tcg", debug, firmware: fw },
+      {
+        vars,
+        console: { kind: "file", path: log },
+        kdSocket: debug?.transport === "serial" ? kdSocketPath(tmp) : undefined,
+        gdbPort,
+        noReboot: true,
+      },
+    ).slice(1);
 
     // ---- console watcher
     const lines: string[] = [];
@@ -326,4 +308,17 @@ export async function bootCheck(isoPath: string, opts: BootCheckOptions): Promis
     removeTmp();
     detach();
   }
+}
+
+/** A TCP port on 127.0.0.1 that is free now (the kernel picks it). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }
