@@ -15,6 +15,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DebugTarget } from "../resources/program";
+import { WinpeError } from "../runtime/errors";
 import { runTool, ToolError } from "../runtime/exec";
 import { DebuggerMissingError, findNtoseye, runNtoseye } from "../toolchains/open/debugger";
 import { readDefinition, runningVm, startVm, stopVm } from "../toolchains/open/vm";
@@ -23,7 +24,7 @@ const USAGE =
   'usage: winpe debug --stack <name> [-c "bp sioctl!DriverEntry; g"]... [--batch] [--timeout <sec>] [--cwd <project folder>] | --stop';
 
 /** A stack that cannot be debugged: one line saying why and what to do. */
-export class DebugError extends Error {
+export class DebugError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "DebugError";

@@ -11,6 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { WinpeError } from "../../runtime/errors";
 import { type RunResult, runTool } from "../../runtime/exec";
 import { packageRoot } from "../../runtime/paths";
 import type { DebugTransport } from "../types";
@@ -19,7 +20,7 @@ import type { DebugTransport } from "../types";
 export const NTOSEYE_VERSION = "0.52.0";
 
 /** ntoseye could not be found. */
-export class DebuggerMissingError extends Error {
+export class DebuggerMissingError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "DebuggerMissingError";
