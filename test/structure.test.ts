@@ -3,7 +3,9 @@
  * - every error class of winpe-lab extends the one base, WinpeError (runtime/errors.ts), directly or through
  *   another of ours;
  * - only resources/ (and the program's entry, index.ts) import Pulumi: formats/, runtime/, toolchains/, stack/ and
- *   cli/ know nothing of it.
+ *   cli/ know nothing of it;
+ * - providers name no toolchain: no file of resources/ imports toolchains/adk/* or toolchains/open/* (every step
+ *   goes through a backend that toolchains/index.ts picks).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -49,5 +51,19 @@ describe("code structure", () => {
       .filter((f) => !f.startsWith("resources/"))
       .filter((f) => /from "@pulumi\/|require\("@pulumi\//.test(source(f).replace(/^\s*(\/\/|\*).*$/gm, "")));
     expect(offenders).toEqual([]);
+  });
+
+  it("providers name no toolchain: resources/ imports no toolchains/adk or toolchains/open module", () => {
+    const offenders = files
+      .filter((f) => f.startsWith("resources/"))
+      .flatMap((f) =>
+        [...source(f).matchAll(/(?:from |import\()"([^"]*toolchains\/(?:adk|open)\/[^"]*)"/g)].map(
+          (m) => `${f}: ${m[1]}`,
+        ),
+      );
+    expect(offenders).toEqual([]);
+    // and the backends are there to be picked: every step's interface has both implementations
+    const index = source("toolchains/index.ts");
+    for (const b of ["image", "cert", "iso", "build", "vm"]) expect(index, b).toMatch(new RegExp(`${b}Backend\\(`));
   });
 });

@@ -7,6 +7,7 @@
 import { adkDebugEndpoint } from "./adk/hyperv";
 import { openDebugEndpoint } from "./open/qemu";
 import type {
+  BcdWriter,
   BuildBackend,
   CertBackend,
   DebugEndpoint,
@@ -50,4 +51,11 @@ export function debugEndpoint(
   spec: Pick<VmSpec, "name" | "vmDir" | "debug">,
 ): DebugEndpoint | undefined {
   return toolchain === "open" ? openDebugEndpoint(spec) : adkDebugEndpoint(spec);
+}
+
+/** Who writes BCD stores: our module (any host, the default) or bcdedit (adk only). */
+export async function bcdWriter(writer: "module" | "bcdedit"): Promise<BcdWriter> {
+  return writer === "module"
+    ? (await import("./bcd/module-writer")).moduleBcdWriter
+    : (await import("./adk/bcdedit-writer")).bcdeditWriter;
 }

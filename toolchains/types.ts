@@ -275,3 +275,25 @@ export interface VmBackend {
   /** adk: the commands attach (`action: "attach"`) or detach runs, for `winpe plan` and the provider. open: []. */
   commands(spec: VmSpec, action: "attach" | "detach", createdVm: boolean): AdkCommand[];
 }
+
+/**
+ * Writes a BcdSettings resource's settings into its stores and puts them back (toolchains/bcd/module-writer.ts:
+ * our module, any host; toolchains/adk/bcdedit-writer.ts: bcdedit, Windows only). Chosen by `writer`, not by the
+ * toolchain: our module is the default on both.
+ */
+export interface BcdWriter {
+  readonly writer: "module" | "bcdedit";
+  /** Apply the settings to every store (starting from what was applied before), all or none; what was done. */
+  apply(
+    a: import("./bcd/settings").BcdWriteArgs,
+    previous: Record<string, import("./bcd/settings").AppliedStore>,
+    ctx: StepContext,
+  ): Promise<Record<string, import("./bcd/settings").AppliedStore>>;
+  /** Put one store back as it was before we changed it. */
+  restore(
+    file: string,
+    applied: import("./bcd/settings").AppliedStore,
+    object: string,
+    ctx: StepContext,
+  ): Promise<void>;
+}
