@@ -11,9 +11,10 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "./atomic";
+import { removeStaleTemps, tempPathFor, writeFileAtomic } from "./atomic";
 import { sha256File } from "./digest";
 import { WinpeError } from "./errors";
+import { writeAll } from "./write-all";
 
 /** A path holds a file winpe-lab did not write. */
 export class NotOursError extends WinpeError {
@@ -170,8 +171,16 @@ export function claimWorkspace(stateDir: string, holder: string, workspace: stri
   if (cur?.holder === holder) return;
   if (cur) throw new NotOursError(workspaceTakenMessage(workspace, cur.holder, holder), workspace);
   fs.mkdirSync(stateDir, { recursive: true });
-  const tmp = path.join(stateDir, `.owner.${process.pid}.${crypto.randomBytes(4).toString("hex")}`);
-  writeFileAtomic(tmp, `${JSON.stringify({ holder })}\n`);
+  // a complete claim file under a temporary name of ours (a killed claim leaves it to removeStaleTemps), then
+  // linked into place: the link fails when someone else's claim appeared meanwhile
+  const tmp = tempPathFor(ownerFile(stateDir));
+  const fd = fs.openSync(tmp, "wx", 0o644);
+  try {
+    writeAll(fd, `${JSON.stringify({ holder })}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   try {
     fs.linkSync(tmp, ownerFile(stateDir)); // fails when someone else's claim appeared meanwhile
   } catch (e) {
@@ -191,7 +200,20 @@ export function claimWorkspace(stateDir: string, holder: string, workspace: stri
 export function releaseWorkspace(stateDir: string, holder: string): void {
   if (workspaceOwner(stateDir)?.holder !== holder) return;
   fs.rmSync(ownerFile(stateDir), { force: true });
+  removeStaleTempsBelow(stateDir);
   removeEmptyDirs(stateDir);
+}
+
+/** Our temporary files of dead writers in `dir` and every folder below it (left by killed steps). */
+function removeStaleTempsBelow(dir: string): void {
+  removeStaleTemps(dir);
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory() && !e.isSymbolicLink()) removeStaleTempsBelow(path.join(dir, e.name));
 }
 
 /** Remove `dir` and the folders below it that hold no file (bottom up); folders with anything in them stay. */
