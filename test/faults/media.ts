@@ -16,7 +16,12 @@
  *   the same sha256, except
  * - signed PE files (the driver): each stack signs with a test certificate of its own, made fresh by its
  *   TestCertificate (new key), so the signature differs by design. They are compared with the signature removed
- *   (`osslsigncode remove-signature`), and the signature must verify against the stack's own certificate.
+ *   (`osslsigncode remove-signature`), and the signature must verify against the stack's own certificate;
+ * - PE files built with debug information record where they were built: clang writes the compile command line,
+ *   with the sources' absolute paths, into the PDB, and lld-link derives the PDB's GUID and the image's timestamp
+ *   from a hash of it (reproducible in one folder, not across folders; each stack lives in a folder of its own).
+ *   They are compared with that identity zeroed: the COFF header's TimeDateStamp (and its copies in the debug
+ *   directory), the optional header's CheckSum, and the CodeView record's GUID and age (`RSDS`).
  *
  * The ISO's own bytes are not compared (they embed boot.wim's bytes); the workspace's BCD stores must equal the
  * ISO's (the ISO is made from them).
@@ -73,6 +78,30 @@ function isSignedPe(file: string): boolean {
   const dirs = opt + (magic === 0x20b ? 112 : 96);
   const secSize = b.readUInt32LE(dirs + 4 * 8 + 4);
   return secSize > 0;
+}
+
+/**
+ * A PE image with its build identity zeroed (see the module comment): TimeDateStamp (every copy of its value),
+ * CheckSum, and the GUID and age of each CodeView `RSDS` record. Anything else is left as it is; not a PE: as is.
+ */
+function withoutBuildIdentity(b: Buffer): Buffer {
+  if (b.length < 0x40 || b.readUInt16LE(0) !== 0x5a4d) return b;
+  const pe = b.readUInt32LE(0x3c);
+  if (pe + 24 > b.length || b.readUInt32LE(pe) !== 0x4550) return b;
+  const out = Buffer.from(b);
+  const stamp = out.readUInt32LE(pe + 8);
+  if (stamp !== 0) {
+    for (
+      let i = out.indexOf(out.subarray(pe + 8, pe + 12));
+      i >= 0;
+      i = out.indexOf(b.subarray(pe + 8, pe + 12), i + 4)
+    )
+      out.writeUInt32LE(0, i);
+  }
+  out.writeUInt32LE(0, pe + 24 + 64); // OptionalHeader.CheckSum (same offset in PE32 and PE32+)
+  for (let i = out.indexOf("RSDS"); i >= 0; i = out.indexOf("RSDS", i + 4))
+    out.fill(0, i + 4, Math.min(i + 24, out.length));
+  return out;
 }
 
 /** A hive's registry content, independent of its layout: `hivexregedit --export`, keys and their lines sorted. */
@@ -132,9 +161,9 @@ export async function snapshotMedia(iso: string, certFile: string, scratch: stri
         if (!/Signature verification: ok/.test(v.stdout + v.stderr)) badSignatures.push(f);
         const stripped = path.join(work, `stripped-${sha256(f).slice(0, 8)}`);
         await runTool("osslsigncode", ["remove-signature", "-in", p, "-out", stripped]);
-        wimFiles[f] = `unsigned:${sha256(fs.readFileSync(stripped))}`;
+        wimFiles[f] = `unsigned:${sha256(withoutBuildIdentity(fs.readFileSync(stripped)))}`;
       } else {
-        wimFiles[f] = sha256(fs.readFileSync(p));
+        wimFiles[f] = sha256(withoutBuildIdentity(fs.readFileSync(p)));
       }
     }
     return { isoFiles, bcdBytes, wimInfo, wimFiles, badSignatures };
