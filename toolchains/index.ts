@@ -1,9 +1,15 @@
 /** Picks the implementation of a toolchain interface. Resources ask here; they never name tools. */
 import { openImageBackend } from "./open/image";
-import type { ImageBackend, Toolchain } from "./types";
+import type { ImageBackend, TestBackend, Toolchain } from "./types";
 
 export function imageBackend(toolchain: Toolchain): ImageBackend {
   if (toolchain === "open") return openImageBackend;
   // loaded lazily: the adk backend's commands run on Windows only
   return (require("./adk/image") as { adkImageBackend: ImageBackend }).adkImageBackend;
+}
+
+/** The driver test's runner: open = Wine (x64 images), adk = not run on the host (the VM runs the test). */
+export function testBackend(toolchain: Toolchain): TestBackend {
+  if (toolchain === "open") return (require("./open/driver-test") as { openTestBackend: TestBackend }).openTestBackend;
+  return (require("./adk/driver-test") as { adkTestBackend: TestBackend }).adkTestBackend;
 }

@@ -1,54 +1,26 @@
 /**
- * Wine: an x64 Windows user space that loads kernel drivers into its winedevice.exe host. Used by the tests that
- * run our test app, which installs the driver through the service manager and sends the IOCTLs.
- *
- * `wineboot -i` makes a fresh prefix; `wineserver -w` waits until wineboot's services have shut down (a service
- * manager still busy answered StartService with 1055, database locked). The app starts the service, talks to the
- * driver and stops it in one process, so no extra wineserver is kept alive (toolchains.md's `wineserver -p` is not
- * needed, and started through runTool it kept the pipes open). Every step is guarded by `wineserver -k`.
+ * Wine for the tests that run our test app by hand (the product's own runner is toolchains/open/wine.ts, used
+ * by the DriverTest resource; this is a thin helper over it): a fresh prefix, the app, the prefix's processes
+ * always ended afterwards.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { runTool } from "../../runtime/exec";
+import { ensurePrefix, findWine, killPrefix, requireWine, runUnderWine } from "../../toolchains/open/wine";
 
-export const WINE = ["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/wine"].find((p) => fs.existsSync(p));
-export const WINESERVER = ["/usr/lib/wine/wineserver", "/usr/bin/wineserver"].find((p) => fs.existsSync(p));
+export { requireWine };
 
-/** Throw a clear error when Wine is missing (the project's set-up installs the Debian package wine64). */
-export function requireWine(): { wine: string; wineserver: string } {
-  if (!WINE || !WINESERVER) {
-    throw new Error("Wine is not installed (no /usr/lib/wine/wine64): run 'npm run setup' (Debian package wine64)");
-  }
-  return { wine: WINE, wineserver: WINESERVER };
-}
+/** The Wine loader, or undefined when Wine is not installed. */
+export const WINE = findWine()?.wine;
 
 /**
  * Run `ioctlapp.exe` in `runDir` (which also holds `sioctl.sys`) under Wine with a fresh prefix in `prefixDir`;
- * returns the app's standard output. The prefix's processes are always killed afterwards.
+ * returns the app's standard output.
  */
 export async function runIoctlAppUnderWine(runDir: string, prefixDir: string, resource = "test/wine"): Promise<string> {
-  const { wine, wineserver } = requireWine();
-  const env = { WINEPREFIX: prefixDir, WINEDEBUG: "-all", WINEDLLOVERRIDES: "mscoree,mshtml=", DISPLAY: undefined };
-  const kill = () =>
-    runTool(wineserver, ["-k"], { env, resource, okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
-  // a wine process that hangs keeps runTool's pipes open through its children; `wineserver -k` ends them all
-  const guarded = async <T>(ms: number, p: Promise<T>): Promise<T> => {
-    const timer = setTimeout(() => void kill(), ms);
-    try {
-      return await p;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  requireWine();
   try {
-    await guarded(180_000, runTool(wine, ["wineboot", "-i"], { env, resource }));
-    await guarded(120_000, runTool(wineserver, ["-w"], { env, resource }));
-    const r = await guarded(
-      120_000,
-      runTool(wine, ["ioctlapp.exe"], { env, cwd: path.resolve(runDir), resource, okExitCodes: [0, 1, 2] }),
-    );
+    await ensurePrefix(prefixDir, resource);
+    const r = await runUnderWine(prefixDir, runDir, ["ioctlapp.exe"], { timeoutSec: 120, resource });
     return r.stdout;
   } finally {
-    await kill();
+    await killPrefix(prefixDir, resource);
   }
 }
