@@ -88,7 +88,7 @@ export const DriverTestDecl = declare({
     durationMs: z.number().int(),
     /** The image content it tested (`contentDigest` when it ran). */
     testedDigest: z.string(),
-    /** What ran it (`wine-8.0 ... (amd64)`), or `none`. */
+    /** What ran it (`wine-8.0 (Debian 8.0~repack-4), x64`), or `none`. */
     runner: z.string(),
   },
   updateOn: [

@@ -117,7 +117,7 @@ export type TestRunOutcome =
       output: string;
       durationMs: number;
       timedOut: boolean;
-      /** What ran it, e.g. `wine-8.0 (amd64)`. */
+      /** What ran it, e.g. `wine-8.0 (Debian 8.0~repack-4), x64`. */
       runner: string;
     }
   | { ran: false; reason: string; runner: string };

@@ -49,6 +49,7 @@ describe("e2e amd64: the driver test (DriverTest, boot hook, Driver Verifier) on
   let d: DemoStack;
   let pristineHive: Buffer;
   let pristineStartnet: Buffer;
+  let pristineContent: Record<string, string>;
   let driverSource = "";
 
   beforeAll(async () => {
@@ -59,6 +60,7 @@ describe("e2e amd64: the driver test (DriverTest, boot hook, Driver Verifier) on
     });
     pristineHive = await extractImageFile(d.wim, HIVE, d.dir);
     pristineStartnet = await extractImageFile(d.wim, "Windows/System32/startnet.cmd", d.dir);
+    pristineContent = await wimContent(d.wim, d.dir);
     driverSource = path.join(d.src, "sys", "sioctl.c");
     expect(fs.readFileSync(driverSource, "utf8")).toContain(GOOD);
   }, 120_000);
@@ -175,13 +177,33 @@ describe("e2e amd64: the driver test (DriverTest, boot hook, Driver Verifier) on
     expect(t.outputHead).toContain("ioctlapp: 4 of 4 replies correct");
   });
 
+  it("preview names the Driver Verifier values that change; up writes them", { timeout: 600_000 }, async () => {
+    const test = {
+      boot: true,
+      pass: { exitCode: 0, output: "^METHOD_BUFFERED: ok: " },
+      verifier: { flags: ["standard", "irpLogging"] },
+    };
+    await d.stack.setConfig("winpe-lab:test", { value: JSON.stringify(test) });
+    const events: EngineEvent[] = [];
+    const p = await d.stack.preview({ diff: true, onEvent: (e) => events.push(e) });
+    expect(opsByType(events).update).toEqual(["DriverVerifier", "VmBootMedia", "WinPeIso"]);
+    expect(p.stdout).toMatch(/VerifyDriverLevel\s*:\s*133563 => 134587/);
+    const mark = d.toolLineCount();
+    await d.stack.up();
+    // the driver test does not run again: what it tests (the image folder, the test settings) did not change
+    expect(d.toolLinesSince(mark).filter((l) => String(l.resource).startsWith("DriverTest"))).toEqual([]);
+    const hive = path.join(d.dir, "SYSTEM-from-iso-2");
+    fs.writeFileSync(hive, await extractImageFile(await wimFromIso(), HIVE, d.dir));
+    expect(Number(await hivexget(hive, MM, "VerifyDriverLevel"))).toBe(0x209bb | 0x400);
+  });
+
   it("onFail warn: the up finishes with a warning and verdict fail", { timeout: 600_000 }, async () => {
     await d.stack.setConfig("winpe-lab:test", {
       value: JSON.stringify({
         boot: true,
         pass: { exitCode: 0, output: "^METHOD_BUFFERED: ok: " },
         onFail: "warn",
-        verifier: { flags: ["standard"] },
+        verifier: { flags: ["standard", "irpLogging"] },
       }),
     });
     fs.writeFileSync(driverSource, fs.readFileSync(driverSource, "utf8").replace(GOOD, BROKEN));
@@ -203,9 +225,8 @@ describe("e2e amd64: the driver test (DriverTest, boot hook, Driver Verifier) on
     expect(r.summary.result).toBe("succeeded");
     expect((await extractImageFile(d.wim, HIVE, d.dir)).equals(pristineHive)).toBe(true);
     expect((await extractImageFile(d.wim, "Windows/System32/startnet.cmd", d.dir)).equals(pristineStartnet)).toBe(true);
-    const content = await wimContent(d.wim, d.dir);
-    expect(Object.keys(content).filter((k) => k.startsWith("Windows/System32/winpe-lab"))).toEqual([]);
-    expect(Object.keys(content).filter((k) => k.startsWith("Windows/Ioctl"))).toEqual([]);
+    // the whole image as copype made it (files and folders)
+    expect(await wimContent(d.wim, d.dir)).toEqual(pristineContent);
     expect(fs.existsSync(path.join(d.workspace, ".winpe-lab"))).toBe(false);
     expect(listAll(d.mountDir)).toEqual([]);
   });

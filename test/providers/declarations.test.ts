@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { BcdSettingsDecl } from "../../resources/bcd-settings";
 import { type Declaration, declare, STATE_VERSION_KEY } from "../../resources/declare";
+import { DriverTestDecl } from "../../resources/driver-test";
+import { DriverVerifierDecl } from "../../resources/driver-verifier";
 import { ImageCommitDecl } from "../../resources/image-commit";
 import { InjectedFilesDecl } from "../../resources/injected-files";
 import { MountedImageDecl } from "../../resources/mounted-image";
@@ -19,6 +21,8 @@ import { WorkspaceClaimDecl } from "../../resources/workspace-claim";
 
 const DECLS: Declaration[] = [
   BcdSettingsDecl,
+  DriverTestDecl,
+  DriverVerifierDecl,
   ImageCommitDecl,
   InjectedFilesDecl,
   MountedImageDecl,

@@ -42,7 +42,7 @@ export const openTestBackend: TestBackend = {
     const why = this.cannotRun(spec.arch);
     if (why) return { ran: false, reason: why, runner: "none" };
     const { prefix, image } = testPaths(spec.workDir);
-    const runner = `${await wineVersion(ctx.resource)} (amd64)`;
+    const runner = `${await wineVersion(ctx.resource)}, x64`;
     // the folder as the committed image holds it
     fs.rmSync(image, { recursive: true, force: true });
     fs.mkdirSync(image, { recursive: true });
