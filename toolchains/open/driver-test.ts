@@ -1,7 +1,8 @@
 /**
  * The open toolchain's driver test (the pre-flight): the image folder is read out of the committed WIM with
  * wimlib (exactly what the image holds there, not the build folder), and the command runs in it under Wine, in a
- * prefix of the stack's own. The app loads the driver itself, through the service manager, as it does in WinPE.
+ * prefix of the stack's own, where the read-out image root is drive X: (WinPE's system drive): the app runs in
+ * `X:\Windows\Ioctl` as in WinPE. It loads the driver itself, through the service manager, as it does in WinPE.
  *
  * Wine runs x64 Windows programs: an arm64 image, or a host without Wine, gets "not run" with the reason (never a
  * pass); the boot-time test in WinPE covers those.
@@ -62,6 +63,11 @@ export const openTestBackend: TestBackend = {
       };
     }
     await ensurePrefix(prefix, ctx.resource, ctx.onProgress);
+    // the image root is drive X: in the prefix, as in WinPE: the app sees X:\Windows\Ioctl (Wine names a folder
+    // by the deepest drive root above it)
+    const x = path.join(prefix, "dosdevices", "x:");
+    fs.rmSync(x, { force: true });
+    fs.symlinkSync(image, x);
     ctx.onProgress?.(`running ${spec.command.join(" ")} in ${spec.folder} under Wine`);
     const r = await runUnderWine(prefix, cwd, [program, ...spec.command.slice(1)], {
       timeoutSec: spec.timeoutSec,
