@@ -74,6 +74,11 @@ const regexString = z.string().superRefine((p, ctx) => {
   }
 });
 
+/** A list given as an array, or as one string of space-separated words (`standard irpLogging`, as verifier takes them). */
+function words(v: string | string[]): string[] {
+  return typeof v === "string" ? v.split(/\s+/).filter((w) => w.length > 0) : v;
+}
+
 export const VerifierConfigSchema = z
   .object({
     /**
@@ -81,8 +86,13 @@ export const VerifierConfigSchema = z
      * @default the drivers the build produces
      */
     drivers: z
-      .array(z.string().regex(DRIVER_NAME_RE, "must be a driver's file name like sioctl.sys (no folder, no space)"))
-      .min(1, "must name at least one driver")
+      .union([z.string(), z.array(z.string())])
+      .transform(words)
+      .pipe(
+        z
+          .array(z.string().regex(DRIVER_NAME_RE, "must be a driver's file name like sioctl.sys (no folder, no space)"))
+          .min(1, "must name at least one driver"),
+      )
       .optional(),
     /**
      * The verification options by name (`standard` is what `verifier /standard` sets, 0x209BB; the others are the
@@ -90,8 +100,9 @@ export const VerifierConfigSchema = z
      * @default ["standard"]
      */
     flags: z
-      .array(z.string())
-      .min(1, "must name at least one flag")
+      .union([z.string(), z.array(z.string())])
+      .transform(words)
+      .pipe(z.array(z.string()).min(1, "must name at least one flag"))
       .default(["standard"])
       .superRefine((flags, ctx) => {
         for (const [i, f] of flags.entries()) {

@@ -1,4 +1,5 @@
 /** Picks the implementation of a toolchain interface. Resources ask here; they never name tools. */
+import { adkTestBackend } from "./adk/driver-test";
 import { openTestBackend } from "./open/driver-test";
 import { openImageBackend } from "./open/image";
 import type { ImageBackend, TestBackend, Toolchain } from "./types";
@@ -12,5 +13,5 @@ export function imageBackend(toolchain: Toolchain): ImageBackend {
 /** The driver test's runner: open = Wine (x64 images), adk = not run on the host (the VM runs the test). */
 export function testBackend(toolchain: Toolchain): TestBackend {
   if (toolchain === "open") return openTestBackend;
-  return (require("./adk/driver-test") as { adkTestBackend: TestBackend }).adkTestBackend;
+  return adkTestBackend;
 }

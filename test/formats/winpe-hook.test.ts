@@ -66,7 +66,7 @@ describe("the hook's files", () => {
     const f = hookFiles({ folder: "Windows/Ioctl", command: ["ioctlapp.exe", "-v"], exitCode: 0, output: "^ok$" });
     expect(Object.keys(f).sort()).toEqual([HOOK_PATTERN_PATH, HOOK_TEST_PATH, STARTNET_PATH].sort());
     const lines = f[STARTNET_PATH]!.split("\r\n");
-    const at = (s: string) => lines.findIndex((l) => l === s);
+    const at = (s: string) => lines.indexOf(s);
     expect(at("wpeinit")).toBeGreaterThan(0);
     expect(at('call "%~dp0winpe-lab\\test.cmd"')).toBeGreaterThan(at("wpeinit"));
     expect(at("wpeutil shutdown")).toBeGreaterThan(at('call "%~dp0winpe-lab\\test.cmd"'));
