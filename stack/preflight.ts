@@ -223,7 +223,7 @@ function testProblems(
     if (!found) {
       problems.push(
         `${key("test.command")} runs ${prog}, which is not in the image's ${r.injectDir} (the build puts ` +
-          `${names.length > 0 ? names.join(", ") : "nothing"} there): name one of its programs`,
+          `${names.length > 0 ? [...names].sort().join(", ") : "nothing"} there): name one of its programs`,
       );
     } else if (kinds[found] !== "application") {
       problems.push(`${key("test.command")} runs ${prog}, which is a driver, not a program: name the test app`);
