@@ -35,6 +35,10 @@ describe("state migration: a version-0 state is read, diffed and destroyed by to
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(ROOT, "node_modules"));
     const program = path.join(ROOT, "prog");
     writeWinpeProgram(program);
+    // today's provider shells load `winpe-lab/providers/<name>` by module resolution from the program's folder,
+    // which lies outside the checkout here: it gets winpe-lab as an installed package would be (the checkout)
+    fs.mkdirSync(path.join(program, "node_modules"), { recursive: true });
+    fs.symlinkSync(REPO_ROOT, path.join(program, "node_modules", "winpe-lab"));
     fs.copyFileSync(path.join(FIXTURE, `Pulumi.${STACK}.yaml`), path.join(program, `Pulumi.${STACK}.yaml`));
     stack = await openStack(program, STACK, path.join(ROOT, "state"), {
       WINPE_TOOL_LOG: toolLog,
