@@ -24,18 +24,22 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { normalizeImagePath } from "../formats/image-path";
 import { pulumiRawConfig, readStackYaml, StackYamlError } from "../formats/stack-yaml";
+import { SYSTEM_HIVE_PATH, verifierValues } from "../formats/verifier";
+import { hookFiles, STARTNET_PATH } from "../formats/winpe-hook";
 import { BcdSettingsArgsSchema } from "../resources/bcd-settings";
 import { DriverBuildArgsSchema } from "../resources/driver-build";
-import { MountedImageArgsSchema } from "../resources/mounted-image";
+import { MountedImageArgsSchema, privateDirFor } from "../resources/mounted-image";
 import { TestCertificateArgsSchema } from "../resources/test-certificate";
 import { VmBootMediaArgsSchema } from "../resources/vm-boot-media";
 import { WinPeIsoArgsSchema } from "../resources/winpe-iso";
 import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../stack/config";
+import { testCommand, verifierDrivers } from "../stack/preflight";
 import { resolveStack } from "../stack/resolve";
 import { adkBuildBackend } from "../toolchains/adk/builder";
 import { adkCertBackend } from "../toolchains/adk/cert";
 import { windbgComPipe, windbgKdnet } from "../toolchains/adk/debugger";
 import { windowsPathKey } from "../toolchains/adk/dism-info";
+import { ADK_NOT_RUN, verifierRegCommands } from "../toolchains/adk/driver-test";
 import { comPipeName, startVm } from "../toolchains/adk/hyperv";
 import {
   adkCommitCommands,
@@ -171,9 +175,28 @@ export function planStack(input: StackPlanInput): PlanStep[] {
     mountDir: r.mountDir,
     holder: `winpe-lab/${stackName}`,
   });
-  const files = facts.outputs
-    .map((o) => ({ dest: normalizeImagePath(`${r.injectDir}/${o.name}`), source: path.win32.join(r.buildDir, o.name) }))
-    .sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
+  const kinds: Record<string, "driver" | "application"> = {};
+  for (const o of facts.outputs) kinds[o.name] = o.kind;
+  const t = config.test;
+  const testCmd = testCommand(config, kinds);
+  const hook = t.enabled && t.boot && testCmd.length > 0;
+  const hookDests = hook
+    ? Object.keys(
+        hookFiles({ folder: r.injectDir, command: testCmd, exitCode: t.pass.exitCode, output: t.pass.output ?? null }),
+      )
+    : [];
+  const inlineDir = path.win32.join(privateDirFor("adk", r.mountDir), "inline");
+  const originalsDir = path.win32.join(privateDirFor("adk", r.mountDir), "originals");
+  // every WinPE image has a startnet.cmd: the hook replaces it, the original is kept and put back
+  const originalOf = (dest: string) =>
+    hook && dest === STARTNET_PATH ? path.win32.join(originalsDir, ...dest.split("/")) : null;
+  const files = [
+    ...facts.outputs.map((o) => ({
+      dest: normalizeImagePath(`${r.injectDir}/${o.name}`),
+      source: path.win32.join(r.buildDir, o.name),
+    })),
+    ...hookDests.map((d) => ({ dest: d, source: path.win32.join(inlineDir, ...d.split("/")) })),
+  ].sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
   const iso = WinPeIsoArgsSchema.parse({
     toolchain: "adk",
     arch: config.arch,
@@ -309,7 +332,11 @@ export function planStack(input: StackPlanInput): PlanStep[] {
           ...projectNote,
           ...(files.length > 0
             ? [
-                `hashes ${files.map((f) => f.dest).join(", ")} in the mount folder first (Node fs): a clean image has none of them, so no original is backed up`,
+                `hashes ${files.map((f) => f.dest).join(", ")} in the mount folder first (Node fs): a clean image has ${
+                  hook
+                    ? `only ${STARTNET_PATH} of them, whose original is copied to ${originalsDir} first (Node fs)`
+                    : "none of them, so no original is backed up"
+                }`,
               ]
             : []),
         ],
@@ -317,12 +344,19 @@ export function planStack(input: StackPlanInput): PlanStep[] {
     : step(
         "InjectedFiles",
         "injected-files",
-        files.flatMap((f) => adkUnstageCommands(mount.mountDir, f.dest, null, false)),
-        ["nothing left to take out: ImageCommit's delete removed the files from the mount folder already"],
+        files.flatMap((f) => adkUnstageCommands(mount.mountDir, f.dest, originalOf(f.dest), false)),
+        [
+          hook
+            ? `ImageCommit's delete removed the files from the mount folder already; ${STARTNET_PATH}'s original is copied back once more`
+            : "nothing left to take out: ImageCommit's delete removed the files from the mount folder already",
+        ],
       );
   const changes: ImageChange[] = up
     ? files.map((f) => ({ op: "add", source: mountPathOf(mount.mountDir, f.dest), dest: f.dest }))
-    : files.map((f) => ({ op: "delete", dest: f.dest }));
+    : files.map((f): ImageChange => {
+        const original = originalOf(f.dest);
+        return original ? { op: "add", source: original, dest: f.dest } : { op: "delete", dest: f.dest };
+      });
   const commitStep = step(
     "ImageCommit",
     "image-commit",
@@ -331,7 +365,11 @@ export function planStack(input: StackPlanInput): PlanStep[] {
       ? [
           "the staged files are already in the mount folder (the image): nothing to copy; it reads their hashes back with Node fs",
         ]
-      : ["removes the files it added (the image had no originals there), then commits"],
+      : [
+          hook
+            ? `puts ${STARTNET_PATH}'s original back and removes the files it added, then commits`
+            : "removes the files it added (the image had no originals there), then commits",
+        ],
   );
 
   // WinPeIso
@@ -382,7 +420,44 @@ export function planStack(input: StackPlanInput): PlanStep[] {
     }
   }
 
-  steps.push(mountStep, injectStep, commitStep, isoStep);
+  if (hook && up) {
+    injectStep.notes.push(
+      `the boot-time test's start hook (${hookDests.join(", ")}) is written by winpe-lab into ${inlineDir} first (Node fs); ` +
+        "the image's own startnet.cmd is backed up and put back on destroy",
+    );
+  }
+
+  // DriverVerifier: our REGF module edits the mounted image's SYSTEM hive, then DISM commits it
+  let verifierStep: PlanStep | undefined;
+  if (t.verifier) {
+    const values = verifierValues(verifierDrivers(config, kinds), t.verifier.flags);
+    const hiveInMount = mountPathOf(mount.mountDir, SYSTEM_HIVE_PATH);
+    const copy = path.win32.join(r.verifierDir, up ? "SYSTEM.edited" : "SYSTEM.original");
+    verifierStep = step(
+      "DriverVerifier",
+      "driver-verifier",
+      [
+        ...adkStageCommands(mount.mountDir, copy, SYSTEM_HIVE_PATH),
+        ...adkCommitCommands(mount.mountDir, [{ op: "add", source: hiveInMount, dest: SYSTEM_HIVE_PATH }]),
+      ],
+      up
+        ? [
+            `winpe-lab's REGF module reads ${hiveInMount}, keeps the untouched copy, and writes VerifyDrivers=${JSON.stringify(values.VerifyDrivers)} (REG_SZ) and VerifyDriverLevel=0x${values.VerifyDriverLevel.toString(16)} (REG_DWORD) into ControlSet00N\\Control\\Session Manager\\Memory Management (N from Select\\Current) of the copy it puts back (no external command for the edit); the reg equivalent, not run:`,
+            ...verifierRegCommands(mount.mountDir, values).map((c) => ({ command: c })),
+          ]
+        : [
+            "puts the untouched SYSTEM hive back (byte for byte) when the image still holds what winpe-lab wrote; else only the two values (no external command for the edit)",
+          ],
+    );
+  }
+  const testStep = t.enabled
+    ? step("DriverTest", "driver-test", [], [up ? `not run on this host: ${ADK_NOT_RUN}` : "nothing to remove on adk"])
+    : undefined;
+
+  steps.push(mountStep, injectStep, commitStep);
+  if (verifierStep) steps.push(verifierStep);
+  if (testStep) steps.push(testStep);
+  steps.push(isoStep);
   if (vmStep) steps.push(vmStep);
   return up ? steps : steps.reverse();
 }

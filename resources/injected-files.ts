@@ -23,14 +23,23 @@ export const MountRefSchema = z
 export const InjectedFileSchema = z
   .object({
     /** The file to copy (absolute path on the machine that runs the toolchain). */
-    source: z.string().min(1, "must name the source file"),
+    source: z.string().min(1, "must name the source file").optional(),
+    /**
+     * The file's content itself (UTF-8 text, e.g. a generated script), instead of `source`: preview shows its
+     * changes. Written into the mount's private folder, then staged like a source.
+     */
+    content: z.string().optional(),
     /**
      * A digest of what the source is built from, known before it is built (DriverBuild's `inputsHash`).
      * It lets preview name the one file that will change. When absent, the source file's own sha256 is used.
      */
     revision: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    if ((f.source === undefined) === (f.content === undefined))
+      ctx.addIssue({ code: "custom", message: "must give either 'source' (a file) or 'content' (the text), not both" });
+  });
 
 export const InjectedFilesArgsSchema = z
   .object({

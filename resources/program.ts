@@ -2,19 +2,26 @@
  * The winpe-lab program, as a function: stack config in, resources composed, stack outputs out.
  * `index.ts` calls {@link composeStack}; `winpe plan` uses {@link resolveStack} to show the same paths.
  *
- * TestCertificate -> DriverBuild -> BcdSettings -> MountedImage -> InjectedFiles -> ImageCommit -> WinPeIso -> VmBootMedia
+ * TestCertificate -> DriverBuild -> BcdSettings -> MountedImage -> InjectedFiles -> ImageCommit
+ *   -> [DriverVerifier] -> DriverTest, WinPeIso -> VmBootMedia
  */
 import * as nodePath from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { mediaFingerprint } from "../formats/media-tree";
-import { PersistentDigestCache, sha256 } from "../runtime/digest";
+import { verifierValues } from "../formats/verifier";
+import { readWimFacts } from "../formats/wim";
+import { hookFiles, parseVerdictLine, VERDICT_BOOT_PATTERN } from "../formats/winpe-hook";
+import { PersistentDigestCache, sha256, stableStringify } from "../runtime/digest";
 import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../stack/config";
-import { preflight } from "../stack/preflight";
+import { preflight, testCommand, verifierDrivers } from "../stack/preflight";
 import { projectOutputs } from "../stack/project";
 import { resolveStack } from "../stack/resolve";
 import { debugEndpoint } from "../toolchains/index";
+import { isStandinImageName } from "../toolchains/open/copype";
 import { BcdSettings } from "./bcd-settings";
 import { DriverBuild } from "./driver-build";
+import { DriverTest } from "./driver-test";
+import { DriverVerifier } from "./driver-verifier";
 import { ImageCommit } from "./image-commit";
 import { InjectedFiles } from "./injected-files";
 import { MountedImage } from "./mounted-image";
@@ -37,6 +44,14 @@ export interface StackOutputs {
   debuggerCommand: pulumi.Output<string> | string;
   /** What `winpe debug` needs (a secret when it holds the KDNET key), or "" without a debug transport. */
   debugTarget: pulumi.Output<DebugTarget> | string;
+  /** The driver test's verdict (the pre-flight): verdict, reason, exit code, output lines, duration, digest. */
+  driverTest: pulumi.Output<DriverTestSummary> | DriverTestSummary;
+  /** The boot-time test's verdict in WinPE (`pass ...`, `fail ...`), or `not run: <why>`. */
+  bootTest: pulumi.Output<string> | string;
+  /** Driver Verifier's values in the image's SYSTEM hive, or a note that it is not managed. */
+  verifier:
+    | pulumi.Output<{ values: { VerifyDrivers: string; VerifyDriverLevel: number }; flags: string[]; key: string }>
+    | string;
 }
 
 /**
@@ -94,6 +109,31 @@ export function debuggerCommandFor(
   return { text: `ntoseye --backend ${backend} --connect ${q(target.connect)} ${sym} ${src}`, secret: false };
 }
 
+/** The `driverTest` stack output. */
+export interface DriverTestSummary {
+  verdict: string;
+  reason: string;
+  exitCode: number | null;
+  command: string[];
+  outputHead: string[];
+  outputTail: string[];
+  outputLines: number;
+  durationMs: number;
+  testedDigest: string;
+  runner: string;
+}
+
+/** A digest of the committed files under `folder` (what the driver test tests). */
+export function folderDigest(
+  committed: Record<string, { sha256: string; size: number }> | undefined,
+  folder: string,
+): string {
+  const view: Record<string, string> = {};
+  const prefix = `${folder.toLowerCase()}/`;
+  for (const [d, f] of Object.entries(committed ?? {})) if (d.toLowerCase().startsWith(prefix)) view[d] = f.sha256;
+  return sha256(stableStringify(view));
+}
+
 /**
  * Compose the stack's resources. Throws for a bad project or any other bad input (each problem naming its config
  * key: stack/preflight.ts) before any resource is registered, so a bad input changes nothing.
@@ -107,7 +147,19 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   const { outputs, revisions } = projectOutputs(toolchain, r.project, config.configuration, r.platform, extra);
   // the project is read (and a bad one refused), then every other input is checked, before any resource is
   // registered: nothing is written for a bad input
-  preflight({ config, stack: r, outputs: outputs.map((o) => o.outputName), holder });
+  const outputKinds: Record<string, "driver" | "application"> = {};
+  for (const o of outputs) outputKinds[o.outputName] = o.kind;
+  preflight({ config, stack: r, outputs: outputs.map((o) => o.outputName), outputKinds, holder });
+  const t = config.test;
+  const command = testCommand(config, outputKinds);
+  // the boot-time hook goes into the image with the other files (InjectedFiles keeps the originals it replaces)
+  const hook = t.enabled && t.boot && command.length > 0;
+  let standin = false;
+  try {
+    standin = isStandinImageName(readWimFacts(r.wim).images.find((i) => i.index === config.imageIndex)?.name);
+  } catch {
+    // the pre-flight read it already; a WIM that changed since is the image resources' to report
+  }
 
   // the working folder is this stack's from its first write; every other resource depends on the claim
   const claim = new WorkspaceClaim("workspace-claim", { workspace: r.workspace, stateDir: r.stateDir, holder });
@@ -177,13 +229,22 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   );
 
   const thumbprint = cert ? cert.thumbprint : pulumi.output("unsigned");
-  const files: Record<string, { source: string; revision: pulumi.Output<string> }> = {};
+  const files: Record<string, { source: string; revision: pulumi.Output<string> } | { content: string }> = {};
   const p = toolchain === "adk" ? nodePath.win32 : nodePath.posix;
   for (const proj of outputs) {
     files[`${r.injectDir}/${proj.outputPath}`] = {
       source: p.join(r.buildDir, ...proj.outputPath.split("/")),
       revision: thumbprint.apply((t) => sha256(`${revisions[proj.outputPath]}:${proj.kind === "driver" ? t : ""}`)),
     };
+  }
+  if (hook) {
+    const hf = hookFiles({
+      folder: r.injectDir,
+      command,
+      exitCode: t.pass.exitCode,
+      output: t.pass.output ?? null,
+    });
+    for (const [d, content] of Object.entries(hf)) files[d] = { content };
   }
   const inject = new InjectedFiles(
     "injected-files",
@@ -200,13 +261,91 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
     opts,
   );
 
+  // Driver Verifier's values in the image's SYSTEM hive (after the commit: it commits the hive itself)
+  let verifier: DriverVerifier | undefined;
+  if (t.verifier) {
+    verifier = new DriverVerifier(
+      "driver-verifier",
+      {
+        mount: image.ref,
+        values: verifierValues(verifierDrivers(config, outputKinds), t.verifier.flags),
+        flags: t.verifier.flags,
+        imageRevision: commit.wimSha256,
+        stateDir: r.verifierDir,
+      },
+      opts,
+    );
+  }
+  const wimSha256 = verifier ? verifier.wimSha256 : commit.wimSha256;
+
+  // the driver test (the pre-flight): on the committed image's folder, after every write to the WIM
+  let driverTest: StackOutputs["driverTest"] = {
+    verdict: "not run",
+    reason: "the driver test is off (winpe-lab:test.enabled is false)",
+    exitCode: null,
+    command,
+    outputHead: [],
+    outputTail: [],
+    outputLines: 0,
+    durationMs: 0,
+    testedDigest: "",
+    runner: "none",
+  };
+  if (t.enabled) {
+    const dt = new DriverTest(
+      "driver-test",
+      {
+        toolchain,
+        arch: config.arch,
+        mount: image.ref,
+        folder: r.injectDir,
+        contentDigest: commit.committed.apply((c) => folderDigest(c, r.injectDir)),
+        command,
+        ...(command.length === 0
+          ? {
+              noCommandReason:
+                "the build produces no application to run and winpe-lab:test.command is not set: name the test program",
+            }
+          : {}),
+        pass: { exitCode: t.pass.exitCode, output: t.pass.output ?? null },
+        timeoutSec: t.timeoutSec,
+        onFail: t.onFail,
+        workDir: r.testDir,
+        redact: config.kdnet ? pulumi.secret([config.kdnet.key]) : [],
+      },
+      { dependsOn: verifier ? [claim, verifier] : [claim] },
+    );
+    const summary: pulumi.Output<DriverTestSummary> = pulumi
+      .all([dt.verdict, dt.reason, dt.exitCode, dt.outputHead, dt.outputTail])
+      .apply(([verdict, reason, exitCode, outputHead, outputTail]) => ({
+        verdict,
+        reason,
+        exitCode,
+        outputHead,
+        outputTail,
+      }))
+      .apply((a) =>
+        pulumi
+          .all([dt.outputLines, dt.durationMs, dt.testedDigest, dt.runner])
+          .apply(([outputLines, durationMs, testedDigest, runner]) => ({
+            ...a,
+            command,
+            outputLines,
+            durationMs,
+            testedDigest,
+            runner,
+          })),
+      );
+    driverTest = summary;
+  }
+
   // every other media file, by content (digests cached across runs by path, size, mtime, inode)
   const exclude = ["sources/boot.wim", ...r.stores.map((s) => s.rel)];
   const cache = new PersistentDigestCache(p.join(r.stateDir, "digests.json"));
   const mediaHash = mediaFingerprint(r.mediaDir, exclude, cache);
   // a preview writes nothing; the cache file is the claim's (removed with it on destroy)
   if (!pulumi.runtime.isDryRun()) cache.save();
-  const contentHashes = pulumi.all([commit.wimSha256, bcd.storeHashes]).apply(([wim, stores]) => {
+  const contentHashes = pulumi.all([wimSha256, bcd.storeHashes]).apply(([wim, stores]) => {
     const h: Record<string, string> = { "sources/boot.wim": wim, media: mediaHash };
     for (const s of r.stores) h[s.rel] = stores[s.path];
     return h;
@@ -225,6 +364,30 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
 
   let vmStartCommand: pulumi.Output<string> | string = "(vm.enabled is false)";
   let bootCheck: pulumi.Output<string> | string = "";
+  // the boot check waits for the hook's verdict line when the media can run it (a real WinPE)
+  const waitForVerdict =
+    hook && !standin && toolchain === "open" && config.vm.enabled && config.vm.bootCheck && !config.vm.bootPattern;
+  let bootTest: pulumi.Output<string> | string;
+  if (!hook) {
+    bootTest =
+      t.enabled && t.boot
+        ? "not run: there is no command to run (winpe-lab:test.command)"
+        : "not run: the boot-time test is off (winpe-lab:test.boot)";
+  } else if (toolchain === "adk") {
+    bootTest =
+      "not run by winpe-lab: start the VM (vmStartCommand); WinPE runs the test at start and writes " +
+      "'WINPE-LAB TEST <pass|fail> ...' to COM1";
+  } else if (standin) {
+    bootTest =
+      "not run: the synthetic working folder's stand-in boot application cannot run Windows programs; the hook is " +
+      "in the image (Windows/System32/startnet.cmd) and runs when a real WinPE (copype) boots";
+  } else if (!waitForVerdict) {
+    bootTest = config.vm.bootPattern
+      ? "not run: the boot check waits for winpe-lab:vm.bootPattern, not for the test's line"
+      : "not run: the boot check is off (winpe-lab:vm.bootCheck); WinPE writes 'WINPE-LAB TEST ...' to COM1 at start";
+  } else {
+    bootTest = "";
+  }
   if (config.vm.enabled) {
     const vm = new VmBootMedia(
       "vm-boot-media",
@@ -238,7 +401,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
         memoryMb: config.vm.memoryMb,
         createVm: config.vm.create,
         bootCheck: config.vm.bootCheck,
-        bootPattern: config.vm.bootPattern,
+        bootPattern: waitForVerdict ? VERDICT_BOOT_PATTERN : config.vm.bootPattern,
         bootTimeoutSec: config.vm.bootTimeoutSec,
         debug: vmDebug,
         accel: config.vm.accel,
@@ -246,6 +409,12 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
       },
       opts,
     );
+    if (waitForVerdict) {
+      bootTest = vm.bootCheckLine.apply((l) => {
+        const v = parseVerdictLine(l);
+        return v ? `${v.verdict} ${v.details}`.trim() : `not run: the boot check saw no verdict line (${l})`;
+      });
+    }
     vmStartCommand = vm.startCommand;
     bootCheck = vm.bootCheckLine;
   }
@@ -298,6 +467,15 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
     bootCheck,
     debuggerCommand,
     debugTarget,
+    driverTest,
+    bootTest,
+    verifier: verifier
+      ? pulumi.all([verifier.values, verifier.flags, verifier.controlSet]).apply(([values, flags, controlSet]) => ({
+          values,
+          flags,
+          key: `${controlSet}\\Control\\Session Manager\\Memory Management`,
+        }))
+      : "(not managed: winpe-lab:test.verifier is not set)",
   };
 }
 

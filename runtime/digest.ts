@@ -11,6 +11,11 @@ export function sha256(data: Uint8Array | string): string {
   return crypto.createHash("sha256").update(data).digest("hex");
 }
 
+/** SHA-1 (hex): what a WIM records for a file's data (wimlib-imagex dir --detailed shows it). */
+export function sha1(data: Uint8Array | string): string {
+  return crypto.createHash("sha1").update(data).digest("hex");
+}
+
 interface CacheEntry {
   size: number;
   mtimeNs: string;

@@ -34,6 +34,16 @@ node -e '
   console.log(`BCD:        ${JSON.stringify(o.bcdSettings)}`);
   if (o.bootCheck) console.log(`Boot check: ${o.bootCheck}`);
   console.log(`Boot it:    ${o.vmStartCommand}`);
+  const t = o.driverTest ?? {};
+  const why = t.verdict === "pass" ? "" : `: ${t.reason}`;
+  console.log(`Driver test: ${t.verdict}${why}`);
+  if (t.verdict !== "not run") {
+    console.log(`  ${(t.command ?? []).join(" ")} in the image (${t.runner}, ${(t.durationMs / 1000).toFixed(1)} s, exit code ${t.exitCode}):`);
+    for (const l of [...(t.outputHead ?? []), ...((t.outputTail ?? []).length > 0 ? ["...", ...t.outputTail] : [])]) console.log(`    ${l}`);
+  }
+  console.log(`Boot-time test: ${o.bootTest}`);
+  if (o.verifier && typeof o.verifier === "object")
+    console.log(`Verifier:   ${o.verifier.values.VerifyDrivers} with flags ${o.verifier.flags.join(",")} (VerifyDriverLevel 0x${o.verifier.values.VerifyDriverLevel.toString(16)}) in ${o.verifier.key}`);
   console.log(`Debugger:   ${o.debuggerCommand === "[secret]" ? "npm run -s pulumi -- stack output debuggerCommand --show-secrets --stack '"$stack"'" : o.debuggerCommand}`);
   if (o.debugTarget) console.log(`Debug it:   npm run -s winpe -- debug --stack '"$stack"' -c "bp sioctl!DriverEntry; g"`);
 ' "$root/.work/$stack-outputs.json"

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { KDNET_KEY_RE } from "../formats/bcd";
 import { normalizeImagePath } from "../formats/image-path";
+import { DRIVER_NAME_RE, VERIFIER_FLAG_NAMES, VERIFIER_FLAGS } from "../formats/verifier";
 import { WinpeError } from "../runtime/errors";
 
 export const CONFIG_NAMESPACE = "winpe-lab";
@@ -77,6 +78,120 @@ export const DebugConfigSchema = z
     gdbPort: z.number().int().min(1024).max(65535).default(1234),
   })
   .strict();
+
+/** A regular expression (JavaScript syntax), checked by compiling it. */
+const regexString = z.string().superRefine((p, ctx) => {
+  try {
+    new RegExp(p);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: `is not a valid regular expression: ${(e as Error).message}` });
+  }
+});
+
+/** A list given as an array, or as one string of space-separated words (`standard irpLogging`, as verifier takes them). */
+function words(v: string | string[]): string[] {
+  return typeof v === "string" ? v.split(/\s+/).filter((w) => w.length > 0) : v;
+}
+
+export const VerifierConfigSchema = z
+  .object({
+    /**
+     * The drivers to verify, by image name (`verifier /driver <name> ...`).
+     * @default the drivers the build produces
+     */
+    drivers: z
+      .union([z.string(), z.array(z.string())])
+      .transform(words)
+      .pipe(
+        z
+          .array(z.string().regex(DRIVER_NAME_RE, "must be a driver's file name like sioctl.sys (no folder, no space)"))
+          .min(1, "must name at least one driver"),
+      )
+      .optional(),
+    /**
+     * The verification options by name (`standard` is what `verifier /standard` sets, 0x209BB; the others are the
+     * bits `verifier /querysettings` lists).
+     * @default ["standard"]
+     */
+    flags: z
+      .union([z.string(), z.array(z.string())])
+      .transform(words)
+      .pipe(z.array(z.string()).min(1, "must name at least one flag"))
+      .default(["standard"])
+      .superRefine((flags, ctx) => {
+        for (const [i, f] of flags.entries()) {
+          if (!Object.hasOwn(VERIFIER_FLAGS, f))
+            ctx.addIssue({
+              code: "custom",
+              path: [i],
+              message: `'${f}' is not a Driver Verifier flag: use standard or ${VERIFIER_FLAG_NAMES.filter((n) => n !== "standard").join(", ")}`,
+            });
+        }
+      }),
+  })
+  .strict();
+
+export const TestPassSchema = z
+  .object({
+    /** The exit code a pass needs; null: not checked. @default 0 */
+    exitCode: z.number().int().nullable().default(0),
+    /**
+     * A regular expression one line of the output must match (JavaScript syntax; with `test.boot`, the subset
+     * findstr also has: literal text, `.`, `*`, `^`, `$`, `[...]`). @default not checked
+     */
+    output: regexString.optional(),
+  })
+  .strict();
+
+export const TestConfigSchema = z
+  .object({
+    /** Run the driver test (the DriverTest resource) at the end of every up that changed what it tests. @default true */
+    enabled: z.boolean().default(true),
+    /**
+     * The program to run in the image's folder (`injectDir`) and its arguments: a file the build puts there.
+     * @default the application the build produces, without arguments
+     */
+    command: z
+      .union([z.string().min(1, "must name a program"), z.array(z.string()).min(1, "must name a program")])
+      .transform((c) => (typeof c === "string" ? [c] : c))
+      .optional(),
+    /** What counts as a pass: the exit code and/or an output line. @default exit code 0 */
+    pass: TestPassSchema.default({ exitCode: 0 }),
+    /** Seconds the test may run. @default 120 */
+    timeoutSec: z
+      .number()
+      .int()
+      .min(1, "must be at least 1 second")
+      .max(3600, "must be at most 3600 seconds")
+      .default(120),
+    /** What a failed test does: `error` fails the up, `warn` finishes it with a warning. @default "error" */
+    onFail: z.enum(["error", "warn"]).default("error"),
+    /**
+     * Put the boot-time test into the image: WinPE's startnet.cmd runs the same test after wpeinit, writes
+     * `WINPE-LAB TEST <pass|fail> ...` to COM1 and shuts down; the boot check waits for that line. @default false
+     */
+    boot: z.boolean().default(false),
+    /** Driver Verifier settings written into the image's SYSTEM hive. @default not managed */
+    verifier: VerifierConfigSchema.optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.pass.exitCode === null && t.pass.output === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["pass"],
+        message: "checks nothing: set 'exitCode', 'output' or both",
+      });
+    if (t.command) {
+      const prog = t.command[0]!;
+      if (/[\\/]/.test(prog) || prog === "." || prog === "..")
+        ctx.addIssue({
+          code: "custom",
+          path: ["command"],
+          message: `runs ${JSON.stringify(prog)}: name a program in the image's folder (injectDir) by its file name, e.g. ioctlapp.exe`,
+        });
+    }
+  });
 
 export const StackConfigSchema = z
   .object({
@@ -157,6 +272,8 @@ export const StackConfigSchema = z
       })
       .strict()
       .default({ enabled: true, create: true, memoryMb: 1024, bootCheck: false, bootTimeoutSec: 120, accel: "tcg" }),
+    /** The driver test: the Wine pre-flight, the boot-time test in WinPE, Driver Verifier. */
+    test: TestConfigSchema.default(TestConfigSchema.parse({})),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -16,6 +16,7 @@ import * as nodePath from "node:path";
 import { openStore } from "../formats/bcd";
 import { ImagePathError, validateImagePaths } from "../formats/image-path";
 import { readWimFacts } from "../formats/wim";
+import { cmdArg, findstrPattern, HookError } from "../formats/winpe-hook";
 import { WinpeError } from "../runtime/errors";
 import { OutputLedger, workspaceOwner, workspaceTakenMessage } from "../runtime/owned";
 import { detectMediaArch } from "../toolchains/open/media";
@@ -35,6 +36,8 @@ export interface PreflightInput {
   stack: ResolvedStack;
   /** The files the build produces (`sioctl.sys`), from the project files. */
   outputs: readonly string[];
+  /** What each output is (`driver`, `application`), when known: the driver test's settings are checked against it. */
+  outputKinds?: Readonly<Record<string, "driver" | "application">>;
   /** This stack (`winpe-lab/demo-x64`). */
   holder: string;
 }
@@ -195,5 +198,75 @@ export function preflight(input: PreflightInput): void {
     );
   }
 
+  if (input.outputKinds) problems.push(...testProblems(config, r, input.outputKinds));
+
   if (problems.length > 0) throw new PreflightError(problems);
+}
+
+/** The program the driver test runs: `test.command`, else the application the build produces (or none). */
+export function testCommand(
+  config: StackConfig,
+  outputKinds: Readonly<Record<string, "driver" | "application">>,
+): string[] {
+  if (config.test.command) return [...config.test.command];
+  const app = Object.keys(outputKinds).find((o) => outputKinds[o] === "application");
+  return app ? [app] : [];
+}
+
+/** The drivers Driver Verifier checks: `test.verifier.drivers`, else the drivers the build produces. */
+export function verifierDrivers(
+  config: StackConfig,
+  outputKinds: Readonly<Record<string, "driver" | "application">>,
+): string[] {
+  return config.test.verifier?.drivers ?? Object.keys(outputKinds).filter((o) => outputKinds[o] === "driver");
+}
+
+/** The driver test's settings against what the build puts into the image (no tool runs). */
+function testProblems(
+  config: StackConfig,
+  r: ResolvedStack,
+  kinds: Readonly<Record<string, "driver" | "application">>,
+): string[] {
+  const problems: string[] = [];
+  const t = config.test;
+  const names = Object.keys(kinds);
+  if (t.enabled && t.command) {
+    const prog = t.command[0]!;
+    const found = names.find((n) => n.toLowerCase() === prog.toLowerCase());
+    if (!found) {
+      problems.push(
+        `${key("test.command")} runs ${prog}, which is not in the image's ${r.injectDir} (the build puts ` +
+          `${names.length > 0 ? [...names].sort().join(", ") : "nothing"} there): name one of its programs`,
+      );
+    } else if (kinds[found] !== "application") {
+      problems.push(`${key("test.command")} runs ${prog}, which is a driver, not a program: name the test app`);
+    }
+  }
+  if (t.enabled && t.boot) {
+    const cmd = testCommand(config, kinds);
+    for (const [i, a] of cmd.entries()) {
+      try {
+        cmdArg(a, i === 0 ? "the program" : `argument ${i}`);
+      } catch (e) {
+        if (!(e instanceof HookError)) throw e;
+        problems.push(`${key("test.command")} ${e.message} (the boot-time test runs it from cmd: test.boot)`);
+      }
+    }
+    if (t.pass.output !== undefined) {
+      try {
+        findstrPattern(t.pass.output);
+      } catch (e) {
+        if (!(e instanceof HookError)) throw e;
+        problems.push(
+          `${key("test.pass.output")} ${e.message}; the boot-time test (test.boot) checks it with findstr in WinPE`,
+        );
+      }
+    }
+  }
+  if (t.verifier && verifierDrivers(config, kinds).length === 0) {
+    problems.push(
+      `${key("test.verifier.drivers")} is not set and the build produces no driver: name the drivers to verify`,
+    );
+  }
+  return problems;
 }

@@ -19,6 +19,10 @@ export interface ResolvedStack {
   stateDir: string;
   certDir: string;
   bcdStateDir: string;
+  /** The driver test's own folder (the Wine prefix, the image folder read out). */
+  testDir: string;
+  /** Driver Verifier's copies of the image's SYSTEM hive (the untouched one, restored on destroy). */
+  verifierDir: string;
   vmDir: string;
   vmName: string;
   project: string;
@@ -51,6 +55,8 @@ export function resolveStack(config: StackConfig, root: string, stackName: strin
     stateDir,
     certDir: p.join(stateDir, "cert"),
     bcdStateDir: p.join(stateDir, "bcd"),
+    testDir: p.join(stateDir, "test"),
+    verifierDir: p.join(stateDir, "verifier"),
     vmDir: p.join(stateDir, "vm", vmName),
     vmName,
     project: p.resolve(root, config.project),

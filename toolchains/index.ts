@@ -13,6 +13,7 @@ import type {
   DebugEndpoint,
   ImageBackend,
   IsoBackend,
+  TestBackend,
   Toolchain,
   VmBackend,
   VmSpec,
@@ -58,4 +59,11 @@ export async function bcdWriter(writer: "module" | "bcdedit"): Promise<BcdWriter
   return writer === "module"
     ? (await import("./bcd/module-writer")).moduleBcdWriter
     : (await import("./adk/bcdedit-writer")).bcdeditWriter;
+}
+
+/** The driver test's runner: open = Wine (x64 images), adk = not run on the host (the VM runs the test). */
+export async function testBackend(toolchain: Toolchain): Promise<TestBackend> {
+  return toolchain === "open"
+    ? (await import("./open/driver-test")).openTestBackend
+    : (await import("./adk/driver-test")).adkTestBackend;
 }

@@ -297,3 +297,52 @@ export interface BcdWriter {
     ctx: StepContext,
   ): Promise<void>;
 }
+
+/** What the driver test runs: a program in an image folder, as the committed image holds it. */
+export interface TestRunSpec {
+  /** The committed WIM and image index the test's files come from. */
+  wim: string;
+  index: number;
+  /** Who holds the WIM (the stack), for the operation lock while the files are read out. */
+  holder: string;
+  /** The image folder the command runs in (`Windows/Ioctl`). */
+  folder: string;
+  /** The program (a file in `folder`) and its arguments. */
+  command: readonly string[];
+  /** Seconds the command may run. */
+  timeoutSec: number;
+  /** The image's architecture. */
+  arch: "amd64" | "arm64";
+  /** The stack's own folder for the test (runner state such as a Wine prefix, the files read out). */
+  workDir: string;
+  /** Strings never shown (keys): redacted from the output, the tool log and messages. */
+  secrets: readonly string[];
+}
+
+/** A test that ran (whatever its verdict), or one that could not run here and why (never a pass). */
+export type TestRunOutcome =
+  | {
+      ran: true;
+      /** The program's exit code; null when it was killed (time limit). */
+      exitCode: number | null;
+      /** Its output (standard output, then standard error), redacted. */
+      output: string;
+      durationMs: number;
+      timedOut: boolean;
+      /** What ran it, e.g. `wine-8.0 (Debian 8.0~repack-4), x64`. */
+      runner: string;
+    }
+  | { ran: false; reason: string; runner: string };
+
+/** Runs the driver test on this host (open: Wine; adk: not run, the VM runs it). */
+export interface TestBackend {
+  readonly toolchain: Toolchain;
+  /**
+   * Why the test cannot run here for an image of `arch` (no tool runs: `diff` asks it), or undefined when it can.
+   */
+  cannotRun(arch: "amd64" | "arm64"): string | undefined;
+  /** Run the test: read the folder out of the committed image and run the command there. */
+  run(spec: TestRunSpec, ctx: StepContext): Promise<TestRunOutcome>;
+  /** Remove what `run` left in `workDir` (and end any process it left). */
+  clean(workDir: string, ctx: StepContext): Promise<void>;
+}

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { normalizeImagePath } from "../../formats/image-path";
 import { binaryKindProblem, PE_MACHINE, PeFormatError, readPeHeaders } from "../../formats/pe";
+import { writeFileAtomic } from "../../runtime/atomic";
 import { fileDigests, sha256, stableStringify } from "../../runtime/digest";
 import { report } from "../../runtime/progress";
 import { imageBackend } from "../../toolchains";
@@ -17,7 +18,21 @@ import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
 const D = InjectedFilesDecl;
 const TYPE = D.type;
 
-type FileSpec = { source: string; revision?: string };
+type FileSpec = { source?: string; content?: string; revision?: string };
+
+/** Where a file given by its content is written before it is staged (the mount's private folder). */
+function inlinePath(mount: MountRef, dest: string): string {
+  const p = mount.toolchain === "adk" ? path.win32 : path;
+  return p.join(mount.privateDir, "inline", ...dest.split("/"));
+}
+
+/** The file each destination is staged from: its source, or where its content is written. */
+function sourcesOf(mount: MountRef, files: Record<string, FileSpec>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [d, spec] of Object.entries(files))
+    out[d] = spec.content !== undefined ? inlinePath(mount, d) : spec.source!;
+  return out;
+}
 
 /** The args with destinations normalized (`Windows\Ioctl\x.sys` -> `Windows/Ioctl/x.sys`). */
 function parse(inputs: Record<string, unknown>): {
@@ -34,17 +49,17 @@ function parse(inputs: Record<string, unknown>): {
 const MACHINE_OF = { amd64: PE_MACHINE.amd64, arm64: PE_MACHINE.arm64 } as const;
 
 /** Windows binaries must be of the image's machine and of the kind their name says (before anything is staged). */
-function checkBinaries(files: Record<string, FileSpec>, arch: "amd64" | "arm64" | undefined): void {
-  for (const [d, spec] of Object.entries(files)) {
+function checkBinaries(sources: Record<string, string>, arch: "amd64" | "arm64" | undefined): void {
+  for (const [d, source] of Object.entries(sources)) {
     if (!/\.(sys|exe|dll|efi)$/i.test(d)) continue;
     let problem: string | undefined;
     try {
-      problem = binaryKindProblem(readPeHeaders(spec.source), d, arch ? MACHINE_OF[arch] : undefined);
+      problem = binaryKindProblem(readPeHeaders(source), d, arch ? MACHINE_OF[arch] : undefined);
     } catch (e) {
       if (!(e instanceof PeFormatError)) throw e;
       problem = "is not a Windows binary (no valid PE header)";
     }
-    if (problem) throw new InputError(`${TYPE}: 'files["${d}"].source' ${spec.source} ${problem}`);
+    if (problem) throw new InputError(`${TYPE}: 'files["${d}"].source' ${source} ${problem}`);
   }
 }
 
@@ -98,10 +113,13 @@ export function planFileChanges(
       added.push(d);
       continue;
     }
-    let changed = prev.source !== spec.source || prev.revision !== spec.revision || drift.has(d);
+    let changed =
+      prev.source !== spec.source || prev.content !== spec.content || prev.revision !== spec.revision || drift.has(d);
     if (!changed && spec.revision === undefined) {
       try {
-        changed = fileDigests(spec.source).sha256 !== oldStaged[d].sha256;
+        const now =
+          spec.content !== undefined ? sha256(Buffer.from(spec.content, "utf8")) : fileDigests(spec.source!).sha256;
+        changed = now !== oldStaged[d].sha256;
       } catch {
         changed = true;
       }
@@ -127,9 +145,10 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
   const backend = await imageBackend(mount.toolchain);
   const m = { ...mount };
   for (const [d, spec] of Object.entries(files)) {
+    if (spec.content !== undefined) continue;
     let st: fs.Stats | undefined;
     try {
-      st = fs.statSync(spec.source);
+      st = fs.statSync(spec.source!);
     } catch {
       // reported below
     }
@@ -137,7 +156,23 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
       throw new InputError(`${TYPE}: 'files["${d}"].source' ${spec.source} does not exist or is not a file`);
     }
   }
-  checkBinaries(files, arch);
+  const sources = sourcesOf(mount, files);
+  // files given by their content are written (into the mount's private folder) before anything is staged
+  for (const [d, spec] of Object.entries(files)) {
+    if (spec.content === undefined) continue;
+    const data = Buffer.from(spec.content, "utf8");
+    let same = false;
+    try {
+      same = fs.readFileSync(sources[d]!).equals(data);
+    } catch {
+      // not written yet
+    }
+    if (!same) {
+      fs.mkdirSync(path.dirname(sources[d]!), { recursive: true });
+      writeFileAtomic(sources[d]!, data);
+    }
+  }
+  checkBinaries(sources, arch);
   if (!fs.existsSync(mount.mountDir)) {
     throw new InputError(
       `${TYPE}: the mount folder ${mount.mountDir} does not exist: the MountedImage is stale; run 'pulumi up' again after a refresh`,
@@ -164,8 +199,9 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
   }
   const staged: Record<string, StagedFile> = {};
   const changed = new Set([...plan.added, ...plan.replaced]);
-  for (const [d, spec] of Object.entries(files)) {
-    const dg = fileDigests(spec.source);
+  for (const d of Object.keys(files)) {
+    const source = sources[d]!;
+    const dg = fileDigests(source);
     const prev = oldStaged[d];
     const stagedPath = path.join(mount.mountDir, ...d.split("/"));
     let upToDate = !!prev && prev.sha256 === dg.sha256 && !changed.has(d);
@@ -177,11 +213,11 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
       }
     }
     if (!upToDate) {
-      await backend.stage(m, spec.source, d, ctx);
+      await backend.stage(m, source, d, ctx);
       void report(TYPE, `${prev ? "replaced" : "added"} ${d} (sha256 ${dg.sha256.slice(0, 12)})`, "info", true);
     }
     staged[d] = {
-      source: spec.source,
+      source,
       sha256: dg.sha256,
       sha1: dg.sha1,
       size: dg.size,

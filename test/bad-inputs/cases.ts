@@ -380,6 +380,42 @@ export const CASES: BadInputCase[] = [
     /'winpe-lab:injectDir'.*drive letter/,
   ),
   config(
+    "test.timeoutSec 0",
+    "a time limit of 0 seconds",
+    { "winpe-lab:test": JSON.stringify({ timeoutSec: 0 }) },
+    /'winpe-lab:test\.timeoutSec' must be at least 1 second/,
+  ),
+  config(
+    "test.verifier flag that does not exist",
+    "verifier flag 'turbo'",
+    { "winpe-lab:test": JSON.stringify({ verifier: { flags: ["turbo"] } }) },
+    /'winpe-lab:test\.verifier\.flags\[0\]' 'turbo' is not a Driver Verifier flag/,
+  ),
+  config(
+    "test.verifier driver with a folder",
+    "verifier driver C:\\drivers\\sioctl.sys (a path, not a name)",
+    { "winpe-lab:test": JSON.stringify({ verifier: { drivers: ["C:\\drivers\\sioctl.sys"] } }) },
+    /'winpe-lab:test\.verifier\.drivers\[0\]' must be a driver's file name/,
+  ),
+  config(
+    "test.command with a folder",
+    "test.command ../evil.exe",
+    { "winpe-lab:test": JSON.stringify({ command: ["../evil.exe"] }) },
+    /'winpe-lab:test\.command' runs "\.\.\/evil\.exe": name a program in the image's folder/,
+  ),
+  config(
+    "test.pass checks nothing",
+    "pass.exitCode null and no output pattern",
+    { "winpe-lab:test": JSON.stringify({ pass: { exitCode: null } }) },
+    /'winpe-lab:test\.pass' checks nothing/,
+  ),
+  config(
+    "test.onFail unknown",
+    "onFail ignore",
+    { "winpe-lab:test": JSON.stringify({ onFail: "ignore" }) },
+    /'winpe-lab:test\.onFail'/,
+  ),
+  config(
     "configuration unknown",
     "configuration Checked",
     { "winpe-lab:configuration": "Checked" },
@@ -428,6 +464,38 @@ export const CASES: BadInputCase[] = [
     {
       maxLines: 1,
     },
+  ),
+
+  // ---- issue 17: the driver test's settings (stack/config.ts, stack/preflight.ts)
+  engine(
+    "test.command not in the image",
+    "test.command runs notthere.exe, a file the build does not put into the image",
+    { "winpe-lab:test": { command: ["notthere.exe"] } },
+    /'winpe-lab:test\.command' runs notthere\.exe, which is not in the image's Windows\/Ioctl \(the build puts ioctlapp\.exe, sioctl\.sys there\)/,
+  ),
+  engine(
+    "test.command is the driver",
+    "test.command runs sioctl.sys (a driver, not a program)",
+    { "winpe-lab:test": { command: "sioctl.sys" } },
+    /'winpe-lab:test\.command' runs sioctl\.sys, which is a driver, not a program/,
+  ),
+  engine(
+    "test.timeoutSec 0",
+    "a time limit of 0 seconds",
+    { "winpe-lab:test": { timeoutSec: 0 } },
+    /'winpe-lab:test\.timeoutSec' must be at least 1 second/,
+  ),
+  engine(
+    "test.verifier flag that does not exist",
+    "verifier flag 'turbo'",
+    { "winpe-lab:test": { verifier: { flags: ["standard", "turbo"] } } },
+    /'winpe-lab:test\.verifier\.flags\[1\]' 'turbo' is not a Driver Verifier flag: use standard or specialPool/,
+  ),
+  engine(
+    "test.pass.output beyond findstr with test.boot",
+    "pass.output uses \\d+ and the boot-time test checks it with findstr",
+    { "winpe-lab:test": { boot: true, pass: { exitCode: 0, output: "replies correct: \\d+" } } },
+    /'winpe-lab:test\.pass\.output' uses \\d, which findstr does not have/,
   ),
 
   // ---- issue 13: every check before the first write (stack/preflight.ts); nothing of the user's replaced

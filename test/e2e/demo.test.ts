@@ -59,7 +59,8 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
   it("up from nothing: ISO, BCD with testsigning and KDNET, signed binaries in boot.wim, boot check", async () => {
     const r = await d.stack.up();
     expect(r.summary.result).toBe("succeeded");
-    expect(r.summary.resourceChanges).toEqual({ create: 10 });
+    // ten resources and the driver test (DriverTest)
+    expect(r.summary.resourceChanges).toEqual({ create: 11 });
     expect(fs.existsSync(d.isoPath)).toBe(true);
     firstIsoSha = r.outputs.isoSha256.value;
     expect(sha256(fs.readFileSync(d.isoPath))).toBe(firstIsoSha);
@@ -106,6 +107,17 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     expect(r.outputs.bootCheck.value).toContain(`WINPE-LAB STAND-IN BOOT OK arch=${arch}`);
     // the debugger command is a secret output
     expect(r.outputs.debuggerCommand.secret).toBe(true);
+    // the driver test's verdict: x64 under Wine; arm64 says plainly that it did not run, and why
+    const t = r.outputs.driverTest.value as { verdict: string; reason: string; outputHead: string[] };
+    if (arch === "amd64") {
+      expect(t.verdict, JSON.stringify(t)).toBe("pass");
+      expect(t.outputHead).toContain(
+        'METHOD_BUFFERED: ok: "SIOCTL answers METHOD_BUFFERED: hello from the kernel!" (55 bytes)',
+      );
+    } else {
+      expect(t.verdict).toBe("not run");
+      expect(t.reason).toMatch(/the image is arm64 and Wine runs x64 Windows programs only/);
+    }
   });
 
   it("secrets never appear in plain text: state files, tool log, stack outputs", async () => {
@@ -143,7 +155,7 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
   it("a second up: no changes and zero new tool-log lines", async () => {
     const mark = d.toolLineCount();
     const r = await d.stack.up();
-    expect(r.summary.resourceChanges).toEqual({ same: 10 });
+    expect(r.summary.resourceChanges).toEqual({ same: 11 });
     expect(d.toolLinesSince(mark)).toEqual([]);
   });
 
@@ -154,12 +166,13 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     const p = await d.stack.preview({ onEvent: (e) => events.push(e), diff: true });
     expect(opsByType(events).update).toEqual([
       "DriverBuild",
+      "DriverTest",
       "ImageCommit",
       "InjectedFiles",
       "VmBootMedia",
       "WinPeIso",
     ]);
-    expect(p.changeSummary).toEqual({ same: 5, update: 5 });
+    expect(p.changeSummary).toEqual({ same: 5, update: 6 });
     // the InjectedFiles diff names that file, not the app
     expect(p.stdout).toMatch(/~ Windows\/Ioctl\/sioctl\.sys/);
     expect(p.stdout).not.toMatch(/~ Windows\/Ioctl\/ioctlapp\.exe/);
@@ -169,6 +182,7 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     const r = await d.stack.up({ onEvent: (e) => upEvents.push(e) });
     expect(opsByType(upEvents).update).toEqual([
       "DriverBuild",
+      "DriverTest",
       "ImageCommit",
       "InjectedFiles",
       "VmBootMedia",
@@ -179,7 +193,7 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     expect(built["ioctlapp.exe"].sha256).toBe(builtSha["ioctlapp.exe"]);
     const who = new Set(d.toolLinesSince(mark).map((l) => String(l.resource).split("(")[0]));
     for (const w of who)
-      expect(["DriverBuild", "InjectedFiles", "ImageCommit", "WinPeIso", "VmBootMedia"]).toContain(w);
+      expect(["DriverBuild", "InjectedFiles", "ImageCommit", "WinPeIso", "VmBootMedia", "DriverTest"]).toContain(w);
     expect(who.has("ImageCommit")).toBe(true);
     expect(who.has("BcdSettings") || who.has("MountedImage")).toBe(false);
   });

@@ -1,16 +1,19 @@
 /**
  * A state written by the previous layout (before resources were declared once and states carried a
  * `stateVersion`: test/fixtures/state-v0/README.md) is read by today's code on the real engine: preview and up see
- * no change and run no tool (the old states migrate as they are read, validated), and destroy undoes everything
+ * no change to any old resource and run no tool for them (the old states migrate as they are read, validated); the
+ * one change is the driver test (issue 17), which the old program did not have: it is created, and its tools are
+ * the only ones that run; a second up is a no-op. Destroy undoes everything
  * that old up did: the BCD stores byte-identical to their pristine copies, boot.wim without what was injected, no
  * ISO, no build outputs, no bookkeeping.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
+import { opsByType } from "../helpers/demo-stack";
 import { openStack, REPO_ROOT, readToolLog, writeWinpeProgram } from "../helpers/pulumi";
 import { wimContent } from "../helpers/wim";
 
@@ -59,13 +62,23 @@ describe("state migration: a version-0 state is read, diffed and destroyed by to
     for (const r of ours) expect(r.outputs.stateVersion, r.urn).toBeUndefined();
   });
 
-  it("preview and up: no change, no tool runs", async () => {
-    const p = await stack.preview();
-    expect(p.changeSummary).toEqual({ same: 10 });
+  it("preview and up: no change but the new DriverTest's create; only the driver test runs tools", async () => {
+    // the old state predates the driver test (issue 17): its create is the one change, every old resource is the same
+    const events: EngineEvent[] = [];
+    const p = await stack.preview({ onEvent: (e) => events.push(e) });
+    expect(p.changeSummary).toEqual({ same: 10, create: 1 });
+    expect(opsByType(events).create).toEqual(["DriverTest"]);
     const u = await stack.up();
-    expect(u.summary.resourceChanges).toEqual({ same: 10 });
-    expect(readToolLog(toolLog)).toEqual([]);
-  });
+    expect(u.summary.resourceChanges).toEqual({ same: 10, create: 1 });
+    const tools = readToolLog(toolLog);
+    expect(tools.length).toBeGreaterThan(0);
+    for (const t of tools) expect(String(t.resource), JSON.stringify(t)).toMatch(/^DriverTest\(/);
+    expect((u.outputs.driverTest.value as { verdict: string }).verdict).toBe("pass");
+    // and now nothing at all
+    const again = await stack.up();
+    expect(again.summary.resourceChanges).toEqual({ same: 11 });
+    expect(readToolLog(toolLog)).toHaveLength(tools.length);
+  }, 300_000);
 
   it("destroy undoes the old up: BCD stores byte-identical, boot.wim as copype made it, nothing left", async () => {
     const r = await stack.destroy();

@@ -47,7 +47,7 @@ function copyDir(from: string, to: string): void {
 /** Make a demo stack (open toolchain) in a fresh scratch folder. */
 export async function openDemoStack(
   arch: DemoArch,
-  opts: { bootCheck?: boolean; name?: string } = {},
+  opts: { bootCheck?: boolean; name?: string; test?: Record<string, unknown> } = {},
 ): Promise<DemoStack> {
   const dir = scratchDir(`e2e-${arch}`);
   const programDir = path.join(dir, "program");
@@ -81,6 +81,7 @@ export async function openDemoStack(
     "winpe-lab:kdnet": { value: JSON.stringify({ hostIp: "10.0.2.2", port: 50005, key: kdnetKey }), secret: true },
     "winpe-lab:iso": { value: JSON.stringify({ path: isoPath }) },
     "winpe-lab:vm": { value: JSON.stringify({ bootCheck: opts.bootCheck ?? true }) },
+    ...(opts.test ? { "winpe-lab:test": { value: JSON.stringify(opts.test) } } : {}),
   });
   const vmDir = path.join(workspace, ".winpe-lab", "vm", `winpe-lab-${stackName}`);
   return {

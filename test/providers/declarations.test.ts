@@ -8,6 +8,8 @@ import { z } from "zod";
 import { BcdSettingsDecl } from "../../resources/bcd-settings";
 import { type Declaration, declare, STATE_VERSION_KEY } from "../../resources/declare";
 import { DriverBuildDecl } from "../../resources/driver-build";
+import { DriverTestDecl } from "../../resources/driver-test";
+import { DriverVerifierDecl } from "../../resources/driver-verifier";
 import { ImageCommitDecl } from "../../resources/image-commit";
 import { InjectedFilesDecl } from "../../resources/injected-files";
 import { MountedImageDecl } from "../../resources/mounted-image";
@@ -21,6 +23,8 @@ import { WorkspaceClaimDecl } from "../../resources/workspace-claim";
 const DECLS: Declaration[] = [
   BcdSettingsDecl,
   DriverBuildDecl,
+  DriverTestDecl,
+  DriverVerifierDecl,
   ImageCommitDecl,
   InjectedFilesDecl,
   MountedImageDecl,

@@ -123,7 +123,7 @@ describe("winpe plan: pure command construction (the adk toolchain cannot run on
 
     it("prints every command in the program's resource order, and nothing else", () => {
       // TestCertificate, DriverBuild, (BcdSettings: our module, no command), MountedImage, InjectedFiles,
-      // ImageCommit, WinPeIso, VmBootMedia
+      // ImageCommit, (DriverTest: not run on the host, no command), WinPeIso, VmBootMedia
       expect(cmds).toEqual([
         "New-SelfSignedCertificate -Type CodeSigningCert -Subject 'CN=winpe-lab test signing' -CertStoreLocation 'Cert:\\CurrentUser\\My'",
         X64.msbuild,
@@ -140,7 +140,7 @@ describe("winpe plan: pure command construction (the adk toolchain cannot run on
         X64.dvd,
         X64.bootDvd,
       ]);
-      const headers = lines.filter((l) => /^rem \[\d\/8\]/.test(l)).map((l) => l.split(" ")[2]);
+      const headers = lines.filter((l) => /^rem \[\d\/9\]/.test(l)).map((l) => l.split(" ")[2]);
       expect(headers).toEqual([
         "TestCertificate",
         "DriverBuild",
@@ -148,6 +148,7 @@ describe("winpe plan: pure command construction (the adk toolchain cannot run on
         "MountedImage",
         "InjectedFiles",
         "ImageCommit",
+        "DriverTest",
         "WinPeIso",
         "VmBootMedia",
       ]);
@@ -258,9 +259,10 @@ describe("winpe plan: pure command construction (the adk toolchain cannot run on
         'Dism /Unmount-Image /MountDir:"D:\\WinPE_amd64\\mount" /Discard',
         "Remove-Item -LiteralPath 'Cert:\\CurrentUser\\My\\[thumbprint]' -DeleteKey",
       ]);
-      expect(lines.filter((l) => /^rem \[\d\/8\]/.test(l)).map((l) => l.split(" ")[2])).toEqual([
+      expect(lines.filter((l) => /^rem \[\d\/9\]/.test(l)).map((l) => l.split(" ")[2])).toEqual([
         "VmBootMedia",
         "WinPeIso",
+        "DriverTest",
         "ImageCommit",
         "InjectedFiles",
         "MountedImage",

@@ -18,6 +18,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createWinPeMediaStore } from "../../formats/bcd/index";
+import { standinSystemHive } from "../../formats/verifier";
 import { tempPathFor } from "../../runtime/atomic";
 import { runTool, ToolError } from "../../runtime/exec";
 import { buildStandinEfiApp } from "./efi-app";
@@ -74,6 +75,11 @@ export interface CopypeResult {
 /** Image name, description and BCD description of the synthetic stand-in (each says it is not Windows). */
 export function standinImageName(arch: Arch): string {
   return `WINPE-LAB STAND-IN (not Windows) ${arch}`;
+}
+
+/** Whether a WIM image name is the synthetic stand-in's (it cannot run Windows programs at boot). */
+export function isStandinImageName(name: string | undefined): boolean {
+  return typeof name === "string" && name.startsWith("WINPE-LAB STAND-IN");
 }
 
 /** Fixed timestamp of synthetic files (2000-01-01T00:00:00Z), so their content does not depend on the clock. */
@@ -459,6 +465,14 @@ function writeSkeleton(root: string, arch: Arch): void {
   fs.writeFileSync(
     path.join(root, "Windows", "System32", "config", "README.txt"),
     "winpe-lab stand-in: a real WinPE keeps its registry hives (SYSTEM, SOFTWARE, DEFAULT) here.\r\n",
+  );
+  // a minimal SYSTEM hive (Select, ControlSet001\Control\Session Manager\Memory Management), made by our REGF
+  // module: what Driver Verifier's settings (winpe-lab:test.verifier) are written into
+  fs.writeFileSync(path.join(root, "Windows", "System32", "config", "SYSTEM"), standinSystemHive());
+  // WinPE's start script runs wpeinit only (the boot-time test, winpe-lab:test.boot, replaces it while a stack has one)
+  fs.writeFileSync(
+    path.join(root, "Windows", "System32", "startnet.cmd"),
+    "@rem winpe-lab stand-in: WinPE's own startnet.cmd runs wpeinit\r\nwpeinit\r\n",
   );
   pinTimes(root);
 }
