@@ -17,6 +17,7 @@
  * findstr's dialect), and writes one line `WINPE-LAB TEST <pass|fail> <details>` to COM1. `test.cmd` needs no WinPE
  * tool, so it also runs under Wine's cmd (the tests do that, with COM1 mapped to a file).
  */
+import { WinpeError } from "../runtime/errors";
 
 /** Where the hook's files go in the image. */
 export const STARTNET_PATH = "Windows/System32/startnet.cmd";
@@ -29,7 +30,7 @@ export const VERDICT_LINE_RE = /^WINPE-LAB TEST (pass|fail)\b ?(.*)$/;
 /** The boot check's pattern when the hook is in the image (a regular expression over each console line). */
 export const VERDICT_BOOT_PATTERN = "^WINPE-LAB TEST (pass|fail)\\b";
 
-export class HookError extends Error {
+export class HookError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "HookError";

@@ -9,15 +9,13 @@ import * as nodePath from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { mediaFingerprint } from "../formats/media-tree";
 import { verifierValues } from "../formats/verifier";
-import { readWimFacts } from "../formats/wim";
 import { hookFiles, parseVerdictLine, VERDICT_BOOT_PATTERN } from "../formats/winpe-hook";
 import { PersistentDigestCache, sha256, stableStringify } from "../runtime/digest";
 import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../stack/config";
-import { preflight, testCommand, verifierDrivers } from "../stack/preflight";
+import { isStandinImage, preflight, testCommand, verifierDrivers } from "../stack/preflight";
 import { projectOutputs } from "../stack/project";
 import { resolveStack } from "../stack/resolve";
 import { debugEndpoint } from "../toolchains/index";
-import { isStandinImageName } from "../toolchains/open/copype";
 import { BcdSettings } from "./bcd-settings";
 import { DriverBuild } from "./driver-build";
 import { DriverTest } from "./driver-test";
@@ -154,12 +152,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   const command = testCommand(config, outputKinds);
   // the boot-time hook goes into the image with the other files (InjectedFiles keeps the originals it replaces)
   const hook = t.enabled && t.boot && command.length > 0;
-  let standin = false;
-  try {
-    standin = isStandinImageName(readWimFacts(r.wim).images.find((i) => i.index === config.imageIndex)?.name);
-  } catch {
-    // the pre-flight read it already; a WIM that changed since is the image resources' to report
-  }
+  const standin = isStandinImage(r.wim, config.imageIndex);
 
   // the working folder is this stack's from its first write; every other resource depends on the claim
   const claim = new WorkspaceClaim("workspace-claim", { workspace: r.workspace, stateDir: r.stateDir, holder });

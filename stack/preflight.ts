@@ -19,6 +19,7 @@ import { readWimFacts } from "../formats/wim";
 import { cmdArg, findstrPattern, HookError } from "../formats/winpe-hook";
 import { WinpeError } from "../runtime/errors";
 import { OutputLedger, workspaceOwner, workspaceTakenMessage } from "../runtime/owned";
+import { isStandinImageName } from "../toolchains/open/copype";
 import { detectMediaArch } from "../toolchains/open/media";
 import { KD_SOCKET_NAME, UNIX_SOCKET_PATH_MAX } from "../toolchains/open/qemu";
 import type { StackConfig } from "./config";
@@ -269,4 +270,17 @@ function testProblems(
     );
   }
   return problems;
+}
+
+/**
+ * Whether image `index` of `wim` is the synthetic working folder's stand-in (winpe copype --synthetic), which boots
+ * no Windows and so runs no boot-time test. A WIM that cannot be read counts as not a stand-in (the pre-flight has
+ * said what is wrong with it already).
+ */
+export function isStandinImage(wim: string, index: number): boolean {
+  try {
+    return isStandinImageName(readWimFacts(wim).images.find((i) => i.index === index)?.name);
+  } catch {
+    return false;
+  }
 }
