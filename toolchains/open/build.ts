@@ -1149,6 +1149,9 @@ function compileArgv(
   argv.push(...systemIncludeArgv(p.kind, tc, arm64Ddk));
   for (const o of overlays) argv.push("-ivfsoverlay", o);
   argv.push("-fms-extensions", "-fms-compatibility", "-fgnuc-version=4.2.1", "-U__NO_INLINE__");
+  // objects without a time stamp in their COFF header (cl.exe /Brepro): the same source and flags give the same
+  // bytes, so a cached object is found by content and an unchanged object leaves its binary unlinked
+  argv.push("-mno-incremental-linker-compatible");
   // mingw-w64's _mingw.h defines __MINGW_IMPORT only where __declspec is a macro (not under -fms-extensions)
   argv.push("-D__MINGW_IMPORT=extern __declspec(dllimport)");
   // cl.exe accepts a ## that forms no valid token (it keeps both tokens); clang makes that an error by default

@@ -463,7 +463,7 @@ export async function ensureImportLibrary(
 ): Promise<string | null> {
   const memoKey = `${base}|${platform}|${cacheDir}`;
   const memo = importLibMemo.get(memoKey);
-  if (memo !== undefined && sealedIntact(memo)) return memo;
+  if (memo !== undefined && sealedIntact(memo, onNotice)) return memo;
   const dll = importDllName(base);
   if (dll === null) return null;
   const support = SUPPORT_DEFS[base];
@@ -564,6 +564,8 @@ export async function ensureRuntimeLibrary(
     "-g",
     "-gcodeview",
     "-ffile-compilation-dir=.",
+    // no time stamp in the objects' COFF headers: the same sources give the same library
+    "-mno-incremental-linker-compatible",
     "-fms-extensions",
     "-fgnuc-version=4.2.1",
     "-nostdinc",
