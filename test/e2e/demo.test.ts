@@ -185,7 +185,9 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     expect(who.has("BcdSettings") || who.has("MountedImage")).toBe(false);
     // the build is incremental: the driver's one compile, its link and its signature (with their checks), nothing
     // of the app's project (its object comes from the cache, its binary is left as it was), no toolchain probe
-    const build = lines.filter((l) => String(l.resource).startsWith("DriverBuild"));
+    const build = lines
+      .filter((l) => String(l.resource).startsWith("DriverBuild"))
+      .map((l) => ({ tool: String(l.tool), argv: l.argv as string[] }));
     const step = (l: { tool: string; argv: string[] }) =>
       l.tool === "clang"
         ? l.argv.includes("-c")
