@@ -1921,7 +1921,7 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
       const hashedResources = resourceWork.map((w) => ({
         source: hashPath(w.r.file, rootDir, cacheDir),
         cpp: hashArgv(w.cmd.cppArgv, rootDir, cacheDir),
-        rc: w.cmd.rcArgv.map((a) => (a.startsWith(`${OBJ_DIR}/`) ? a : hashPath(a, rootDir, cacheDir))),
+        rc: hashArgv(w.cmd.rcArgv, rootDir, cacheDir),
       }));
 
       const { libs, inputs: libInputs } = await projectLibraries(p, platform, {
