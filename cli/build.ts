@@ -72,7 +72,7 @@ export async function run(args: string[]): Promise<number> {
     for (const o of r.outputs) console.log(`${o.sha256}  ${o.path}`);
     for (const s of r.symbols) console.log(`${s.sha256}  ${s.path}`);
     console.error(
-      `build: ${r.outputs.length} file(s) and ${r.symbols.length} PDB(s) in ${((Date.now() - started) / 1000).toFixed(1)} s with ${r.toolchainVersion}; inputs ${r.inputsHash.slice(0, 16)} (${r.inputs.length} files)`,
+      `build: ${r.outputs.length} file(s) and ${r.symbols.length} PDB(s) in ${((Date.now() - started) / 1000).toFixed(1)} s with ${r.toolchainVersion}; inputs ${r.inputsHash.slice(0, 16)} (${r.inputs.length} files); ${r.stats.compiled} compiled, ${r.stats.cached} from the cache, ${r.stats.linked} linked`,
     );
     return 0;
   } catch (e) {

@@ -4,8 +4,9 @@
  * `.vcxproj` and builds with clang/lld-link. `.sys` outputs are test-signed when a certificate is given.
  *
  * Update rebuilds only when an input changed (content hashes of sources, headers, project files, flags,
- * toolchain version; not timestamps); delete removes exactly the files it produced; refresh notices outputs
- * deleted or altered by hand.
+ * toolchain version; not timestamps), and then only what the change affects (open: the translation units that read
+ * a changed file, the binaries whose link changed; a binary whose link is the same is not written or signed again);
+ * delete removes exactly the files it produced; refresh notices outputs deleted or altered by hand.
  */
 import * as path from "node:path";
 import { z } from "zod";
@@ -34,7 +35,8 @@ export const DriverBuildArgsSchema = z
      */
     stateDir: z.string().min(1).optional(),
     /**
-     * Cache of the open toolchain (patched headers, import libraries, start-up objects).
+     * Cache of the open toolchain (compiled objects and resources, patched headers, import libraries, start-up
+     * objects): content-addressed, shared by stacks, bounded (least recently used entries beyond 1 GiB go).
      * @default the user's cache folder (`$WINPE_LAB_CACHE`, else `~/.cache/winpe-lab`)
      */
     cacheDir: z.string().min(1).optional(),
@@ -73,6 +75,11 @@ export const DriverBuildOutputSchema = z
     signed: z.boolean(),
     /** The project that produced it (relative to the solution folder). */
     project: z.string(),
+    /**
+     * What its link was made of, hashed (open toolchain: objects, resources, libraries, flags, linker): the next
+     * build leaves the file as it is while this stays the same ("" when unknown: adk, or a state of before).
+     */
+    linkKey: z.string(),
   })
   .strict();
 export type DriverBuildOutput = z.output<typeof DriverBuildOutputSchema>;
@@ -94,7 +101,17 @@ export { projectRevisions } from "../stack/project";
 export const DriverBuildDecl = declare({
   type: "DriverBuild",
   provider: "driver-build",
-  version: 1,
+  // version 2: each file records its linkKey (incremental builds)
+  version: 2,
+  migrations: {
+    1: (state) => {
+      const files = (state.files ?? {}) as Record<string, Record<string, unknown>>;
+      return {
+        ...state,
+        files: Object.fromEntries(Object.entries(files).map(([k, f]) => [k, { ...f, linkKey: "" }])),
+      };
+    },
+  },
   args: DriverBuildArgsSchema,
   outputs: {
     /** Produced binaries by path inside outDir (`sioctl.sys`, `ioctlapp.exe`). */

@@ -138,12 +138,41 @@ export interface BuildRequest {
   cacheDir?: string;
   /** Test-sign the drivers with this certificate; null: no signing. */
   signing: { certPem: string; keyPem: string; thumbprint: string } | null;
+  /**
+   * What the previous build left in outDir (DriverBuild's recorded outputs). A toolchain that builds incrementally
+   * (open) leaves a binary untouched (not linked, copied or signed again) when it would be linked the same way, its
+   * files are still as they were left and, for a driver, it was signed with the certificate asked for now.
+   * @default none
+   */
+  previous?: PreviousBuildOutput[];
+}
+
+/** A binary a previous build left in outDir (see {@link BuildRequest.previous}). */
+export interface PreviousBuildOutput {
+  path: string;
+  /** sha256 of the file as it was left (signed). */
+  sha256: string;
+  /** The link key the toolchain reported for it ("" when unknown: it is built again). */
+  linkKey: string;
+  kind: "driver" | "application";
+  /** Thumbprint of the certificate it was signed with; null when it was not signed. */
+  signedWith: string | null;
+  /** Its program database and that file's sha256. */
+  pdb: { path: string; sha256: string } | null;
 }
 
 /** What a build produced. */
 export interface BuildOutcome {
   /** Binaries (absolute paths in outDir), with the project that made each and its kind. */
-  binaries: Array<{ path: string; project: string; kind: "driver" | "application" }>;
+  binaries: Array<{
+    path: string;
+    project: string;
+    kind: "driver" | "application";
+    /** What the binary's link is made of, hashed (open); "" or absent when the toolchain does not say. */
+    linkKey?: string;
+    /** Left as it was in outDir (nothing written, not signed again). */
+    reused?: boolean;
+  }>;
   /** Program databases (absolute paths) and the binary each describes. */
   symbols: Array<{ path: string; size: number; sha256: string; binary: string }>;
   /** sha256 over every input's content, the flags and the toolchain version ("" when not known). */
@@ -152,6 +181,8 @@ export interface BuildOutcome {
   inputs: Array<{ path: string; sha256: string }>;
   /** The compiler's version line (`Debian clang version 14.0.6`, `msbuild`). */
   toolchainVersion: string;
+  /** What the build did, for a progress line (`2 compiled, 5 from the cache, 1 linked, 1 unchanged`). */
+  summary?: string;
 }
 
 /** Builds a driver solution or project (DriverBuild). */

@@ -7,6 +7,7 @@ import { fileDigests } from "../../runtime/digest";
 import { NotOursError, OutputLedger, removeEmptyDir } from "../../runtime/owned";
 import { progressReporter, report } from "../../runtime/progress";
 import { buildBackend } from "../../toolchains";
+import type { PreviousBuildOutput } from "../../toolchains/types";
 import { DriverBuildDecl, type DriverBuildOutput, type DriverBuildSymbols } from "../driver-build";
 import { InputError } from "./errors";
 import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
@@ -16,7 +17,7 @@ const TYPE = D.type;
 const MACHINES: Record<number, string> = { 34404: "x64", 43620: "ARM64", 332: "x86" };
 const SUBSYSTEMS: Record<number, string> = { 1: "native", 2: "windows", 3: "console", 10: "efi-application" };
 
-function describe(file: string, project: string, kind: "driver" | "application"): DriverBuildOutput {
+function describe(file: string, project: string, kind: "driver" | "application", linkKey: string): DriverBuildOutput {
   const pe = readPeHeaders(file);
   const d = fileDigests(file);
   return {
@@ -28,7 +29,30 @@ function describe(file: string, project: string, kind: "driver" | "application")
     kind,
     signed: pe.signed,
     project,
+    linkKey,
   };
+}
+
+/** The thumbprint of a `signing` input (or null). */
+function thumbprintOf(s: unknown): string | null {
+  return (s && typeof s === "object" ? (s as { thumbprint?: string }).thumbprint : null) ?? null;
+}
+
+/** What the previous build left in outDir, as the backend wants it (see BuildRequest.previous). */
+function previousOutputs(old: ReturnType<typeof stateOf<typeof D.args, typeof D.outputs>>): PreviousBuildOutput[] {
+  const pdbOf = new Map(Object.values(old.symbols).map((s) => [s.binary, s]));
+  const signer = thumbprintOf(old.signing);
+  return Object.entries(old.files).map(([key, f]) => {
+    const pdb = pdbOf.get(key);
+    return {
+      path: f.path,
+      sha256: f.sha256,
+      linkKey: f.linkKey,
+      kind: f.kind,
+      signedWith: f.signed ? (signer ?? "unknown") : null,
+      pdb: pdb ? { path: pdb.path, sha256: pdb.sha256 } : null,
+    };
+  });
 }
 
 /** Our record of which output paths we wrote (runtime/owned.ts). */
@@ -48,23 +72,27 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
   const outDirCreated = old ? old.outDirCreated : !fs.existsSync(a.outDir);
   let intended: readonly string[] = [];
   const r = await backend
-    .build(a, {
-      resource,
-      onProgress: progressReporter(who, 1000),
-      beforeWrite: (targets) => {
-        // never replace a file of the user's that happens to have an output's name
-        for (const t of targets) {
-          try {
-            ledger.assertMayWrite(t, `${TYPE}: 'outDir' holds ${path.basename(t)}:`);
-          } catch (e) {
-            if (e instanceof NotOursError) throw new InputError(e.message);
-            throw e;
+    .build(
+      { ...a, previous: old ? previousOutputs(old) : [] },
+      {
+        resource,
+        onNotice: (m) => void report(who, m, "warning"),
+        onProgress: progressReporter(who, 1000),
+        beforeWrite: (targets) => {
+          // never replace a file of the user's that happens to have an output's name
+          for (const t of targets) {
+            try {
+              ledger.assertMayWrite(t, `${TYPE}: 'outDir' holds ${path.basename(t)}:`);
+            } catch (e) {
+              if (e instanceof NotOursError) throw new InputError(e.message);
+              throw e;
+            }
           }
-        }
-        for (const t of targets) ledger.intend(t, who);
-        intended = targets;
+          for (const t of targets) ledger.intend(t, who);
+          intended = targets;
+        },
       },
-    })
+    )
     .catch((e) => {
       for (const t of intended) ledger.abandon(t);
       throw e;
@@ -75,13 +103,15 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
   const key = (f: string) => p.relative(a.outDir, f).split(p.sep).join("/");
   const files: Record<string, DriverBuildOutput> = {};
   const symbols: Record<string, DriverBuildSymbols> = {};
+  // a binary left as it was (and its PDB) is already in the ledger as we wrote it
+  const reused = new Set(r.binaries.filter((o) => o.reused).map((o) => o.path));
   for (const o of r.binaries) {
-    files[key(o.path)] = describe(o.path, p.relative(root, o.project).split(p.sep).join("/"), o.kind);
-    ledger.record(o.path, files[key(o.path)]!.sha256, who);
+    files[key(o.path)] = describe(o.path, p.relative(root, o.project).split(p.sep).join("/"), o.kind, o.linkKey ?? "");
+    if (!reused.has(o.path)) ledger.record(o.path, files[key(o.path)]!.sha256, who);
   }
   for (const s of r.symbols) {
     symbols[key(s.path)] = { path: s.path, size: s.size, sha256: s.sha256, binary: key(s.binary) };
-    ledger.record(s.path, s.sha256, who);
+    if (!reused.has(s.binary)) ledger.record(s.path, s.sha256, who);
   }
   // files an earlier build produced that this one did not: remove them (as we wrote them only)
   const earlier = [
@@ -92,7 +122,17 @@ async function build(olds: Record<string, unknown> | undefined, news: Record<str
     const kept = ledger.remove(f.path, [f.sha256]);
     if (kept) void report(who, kept, "warning");
   }
-  void report(who, `built ${[...Object.keys(files), ...Object.keys(symbols)].join(", ")}`, "info", true);
+  const unchanged = new Set(Object.keys(files).filter((n) => reused.has(files[n]!.path)));
+  const made = [
+    ...Object.keys(files).filter((n) => !unchanged.has(n)),
+    ...Object.keys(symbols).filter((n) => !unchanged.has(symbols[n]!.binary)),
+  ];
+  void report(
+    who,
+    `built ${made.length > 0 ? made.join(", ") : "nothing new"}${r.summary ? ` (${r.summary})` : ""}`,
+    "info",
+    true,
+  );
   return stateFor(D, a, {
     files,
     symbols,
@@ -121,8 +161,7 @@ export async function diff(
   news: Record<string, unknown>,
 ): Promise<dynamic.DiffResult> {
   const old = stateOf(D, olds);
-  const thumb = (s: unknown) => (s && typeof s === "object" ? (s as { thumbprint?: string }).thumbprint : null) ?? null;
-  const signing = thumb(old.signing) !== thumb(news.signing);
+  const signing = thumbprintOf(old.signing) !== thumbprintOf(news.signing);
   const inputs = (await buildBackend(old.toolchain)).changedInputs(old.inputs).length > 0;
   return diffArgs(D, olds, news, signing || inputs || old.drift.length > 0);
 }

@@ -191,11 +191,35 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     const built = r.outputs.builtFiles.value as Record<string, { sha256: string }>;
     expect(built["sioctl.sys"].sha256).not.toBe(builtSha["sioctl.sys"]);
     expect(built["ioctlapp.exe"].sha256).toBe(builtSha["ioctlapp.exe"]);
-    const who = new Set(d.toolLinesSince(mark).map((l) => String(l.resource).split("(")[0]));
+    const lines = d.toolLinesSince(mark);
+    const who = new Set(lines.map((l) => String(l.resource).split("(")[0]));
     for (const w of who)
       expect(["DriverBuild", "InjectedFiles", "ImageCommit", "WinPeIso", "VmBootMedia", "DriverTest"]).toContain(w);
     expect(who.has("ImageCommit")).toBe(true);
     expect(who.has("BcdSettings") || who.has("MountedImage")).toBe(false);
+    // the build is incremental: the driver's one compile, its link and its signature (with their checks), nothing
+    // of the app's project (its object comes from the cache, its binary is left as it was), no toolchain probe
+    const build = lines
+      .filter((l) => String(l.resource).startsWith("DriverBuild"))
+      .map((l) => ({ tool: String(l.tool), argv: l.argv as string[] }));
+    const step = (l: { tool: string; argv: string[] }) =>
+      l.tool === "clang"
+        ? l.argv.includes("-c")
+          ? "compile"
+          : `clang ${l.argv[0]}`
+        : l.tool === "osslsigncode"
+          ? `osslsigncode ${l.argv[0]}`
+          : l.tool;
+    expect(build.map(step).sort()).toEqual([
+      "compile",
+      "lld-link",
+      "llvm-readobj",
+      "osslsigncode sign",
+      "osslsigncode verify",
+    ]);
+    expect(build.find((l) => l.tool === "clang")?.argv).toContain(file);
+    expect(build.find((l) => l.tool === "lld-link")?.argv.find((a) => a.startsWith("/out:"))).toMatch(/sioctl\.sys$/);
+    expect(build.filter((l) => l.argv.some((a) => a.includes("ioctlapp")))).toEqual([]);
   });
 
   it("testsigning off: only BcdSettings, WinPeIso and VmBootMedia change; the WIM is not touched", async () => {

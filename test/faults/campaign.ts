@@ -97,8 +97,10 @@ export function faultPoints(arch: DemoArch): PointDef[] {
     },
     {
       id: "build.start",
-      where: "boundary: certificate done, DriverBuild probing clang",
-      fault: () => ({ kind: "tool", tool: "clang", args: ["--version"], mode: "before" }),
+      // (clang's version is probed once per set of binaries and kept in the build cache: the first compile is the
+      // first tool DriverBuild runs)
+      where: "boundary: certificate done, DriverBuild's first `clang -c` about to start",
+      fault: () => ({ kind: "tool", tool: "clang", args: ["-c"], nth: 1, mode: "before" }),
     },
     {
       id: "build.compile",

@@ -133,3 +133,45 @@ describe("VmBootMedia state version 2 (debug transport, accel)", () => {
     expect(d).toMatchObject({ changes: true, replaces: [] });
   });
 });
+
+describe("DriverBuild state version 2 (incremental builds)", () => {
+  const v1 = {
+    toolchain: "open",
+    project: "/p/ioctl.sln",
+    configuration: "Debug",
+    platform: "x64",
+    outDir: "/p/out",
+    signing: null,
+    revisions: {},
+    files: {
+      "sioctl.sys": {
+        path: "/p/out/sioctl.sys",
+        size: 10,
+        sha256: "a".repeat(64),
+        machine: "x64",
+        subsystem: "native",
+        kind: "driver",
+        signed: true,
+        project: "sys/sioctl.vcxproj",
+      },
+    },
+    symbols: {},
+    outDirCreated: true,
+    inputsHash: "h",
+    inputs: [],
+    toolchainVersion: "clang",
+    drift: [],
+    stateVersion: 1,
+  };
+
+  it("a version-1 state gets an unknown link key per file (the next build links it once), and is no change", () => {
+    const s = stateOf(DriverBuildDecl, v1);
+    expect(s.stateVersion).toBe(2);
+    expect(s.files["sioctl.sys"]).toMatchObject({ linkKey: "", sha256: "a".repeat(64) });
+    expect(diffArgs(DriverBuildDecl, v1, { ...v1, files: undefined }).changes).toBe(false);
+  });
+
+  it("a version-2 state without a link key is refused, naming the field", () => {
+    expect(() => stateOf(DriverBuildDecl, { ...v1, stateVersion: 2 })).toThrow(/linkKey/);
+  });
+});

@@ -64,11 +64,12 @@ import {
   type VcxResource,
   type VcxSource,
 } from "../../formats/vcxproj";
-import { copyFileAtomic, writeFileAtomic } from "../../runtime/atomic";
+import { copyFileAtomic, TEMP_PREFIX, writeFileAtomic } from "../../runtime/atomic";
 import { sha256, sha256File, stableStringify } from "../../runtime/digest";
 import { WinpeError } from "../../runtime/errors";
 import { runTool, ToolError } from "../../runtime/exec";
 import { userCacheDir } from "../../runtime/paths";
+import { BuildCache, binaryIdentity, type CacheEntry } from "./build-cache";
 import {
   type BuildPlatform,
   classifyLibrary,
@@ -79,6 +80,7 @@ import {
   kitProperties,
   type LibraryProvision,
   MINGW_ROOT,
+  type OverlayRoots,
   overlayRoots,
   overlayText,
   redirectInOverlay,
@@ -121,7 +123,11 @@ export interface BuildInput {
   outDir: string;
   /** One line per compile, link and verification step. @default none (no progress output) */
   onProgress?: (line: string) => void;
-  /** Cache for patched ARM64 DDK headers, generated libraries and header overlays. @default {@link defaultBuildCacheDir} */
+  /**
+   * Cache of compiled objects and resources (toolchains/open/build-cache.ts), patched ARM64 DDK headers, generated
+   * libraries and toolchain probes; shared by builds (content-addressed, safe under concurrent builds).
+   * @default {@link defaultBuildCacheDir}
+   */
   cacheDir?: string;
   /** Name recorded in the tool log (`WINPE_TOOL_LOG`). @default "driver-build" */
   resource?: string;
@@ -131,6 +137,28 @@ export interface BuildInput {
    * it did not write.
    */
   beforeWrite?: (targets: readonly string[]) => void | Promise<void>;
+  /**
+   * What an earlier build left in `outDir` (e.g. DriverBuild's recorded outputs): a binary whose link would be the
+   * same (its {@link BuiltFile.linkKey}) and whose files there still have these sha256 is not linked, copied or
+   * verified again (it is returned with `reused: true`). @default none: every binary is linked
+   */
+  previous?: readonly PreviousOutput[];
+  /** Notices: a corrupt cache entry found (and rebuilt). @default onProgress */
+  onNotice?: (message: string) => void;
+  /** Size limit of the compile cache in `cacheDir` (least recently used entries go first). @default 1 GiB */
+  cacheMaxBytes?: number;
+}
+
+/** A binary an earlier build put in `outDir` (see {@link BuildInput.previous}). */
+export interface PreviousOutput {
+  /** Absolute path in `outDir`. */
+  path: string;
+  /** sha256 of the file there as it was left. */
+  sha256: string;
+  /** The {@link BuiltFile.linkKey} it was linked with. */
+  linkKey: string;
+  /** Its program database and that file's sha256, when it has one. */
+  pdb: { path: string; sha256: string } | null;
 }
 
 /** One produced binary. */
@@ -151,6 +179,27 @@ export interface BuiltFile {
   project: string;
   /** Its program database (`<TargetName>.pdb` in `outDir`), named in its debug directory; null without one. */
   pdb: string | null;
+  /**
+   * sha256 over what the link is made of: the exact lld-link argv, the sha256 of every object, compiled resource
+   * and library, lld's identity and the post-link steps. Equal keys give equal files.
+   */
+  linkKey: string;
+  /** True when the file in `outDir` was left as it was (see {@link BuildInput.previous}): not linked, not written. */
+  reused: boolean;
+}
+
+/** What a build did (for progress lines and tests). */
+export interface BuildStats {
+  /** Translation units and resource scripts compiled. */
+  compiled: number;
+  /** Translation units and resource scripts taken from the cache. */
+  cached: number;
+  /** Binaries linked. */
+  linked: number;
+  /** Binaries left as they were in `outDir`. */
+  reused: number;
+  /** Corrupt or missing cache entries found and rebuilt. */
+  repaired: number;
 }
 
 /** One produced program database (symbols for the debugger). */
@@ -185,6 +234,7 @@ export interface BuildResult {
   inputs: BuildInputFile[];
   /** First line of `clang --version`, e.g. `Debian clang version 14.0.6`. */
   toolchainVersion: string;
+  stats: BuildStats;
 }
 
 /** A bad input, a compile/link failure, or an output that fails verification. Names the file or field. */
@@ -446,40 +496,93 @@ function ensureArm64DdkHeaders(cacheDir: string): string {
 // ---------------------------------------------------------------------------------------------------
 
 interface ToolchainInfo {
+  /** First line of `clang --version`. */
   clang: string;
+  /** First line of `lld-link --version`. */
   lld: string;
   resourceDir: string;
+  /** The binaries' identity (real path, size, mtime, inode): part of every cache key. */
+  binaries: Record<string, string | null>;
 }
 
-let toolchainMemo: Promise<ToolchainInfo> | undefined;
+/** Version of the toolchain probe record in the cache. */
+const PROBE_VERSION = 1;
+const toolchainMemo = new Map<string, Promise<ToolchainInfo>>();
 
-async function toolchainInfo(resource: string): Promise<ToolchainInfo> {
-  toolchainMemo ??= (async () => {
-    const clang = (await runTool("clang", ["--version"], { resource, secrets: [] })).stdout.split("\n")[0]!.trim();
-    const lld = (await runTool("lld-link", ["--version"], { resource, secrets: [] })).stdout.split("\n")[0]!.trim();
-    const resourceDir = (await runTool("clang", ["-print-resource-dir"], { resource, secrets: [] })).stdout.trim();
-    if (!fs.existsSync(path.join(resourceDir, "include", "stddef.h"))) {
-      throw new BuildError(`clang's resource headers are missing under ${resourceDir}/include (Debian package clang)`);
-    }
-    return { clang, lld, resourceDir };
-  })();
+function validProbe(x: unknown): x is Omit<ToolchainInfo, "binaries"> {
+  if (!x || typeof x !== "object") return false;
+  const r = x as Record<string, unknown>;
+  return (
+    typeof r.clang === "string" &&
+    typeof r.lld === "string" &&
+    typeof r.resourceDir === "string" &&
+    fs.existsSync(path.join(r.resourceDir, "include", "stddef.h"))
+  );
+}
+
+/**
+ * The toolchain's versions and clang's resource folder. Probed with `clang --version`, `lld-link --version` and
+ * `clang -print-resource-dir` once per process; with a cache folder, the answers are kept there, keyed by the
+ * binaries' identity (real path, size, mtime, inode), so a later process with the same binaries runs no probe.
+ */
+async function toolchainInfo(resource: string, cacheDir?: string): Promise<ToolchainInfo> {
+  const binaries = binaryIdentity(["clang", "lld-link", "llvm-rc"]);
+  const memoKey = stableStringify({ binaries, cacheDir: cacheDir ?? null });
+  let memo = toolchainMemo.get(memoKey);
+  if (!memo) {
+    memo = (async () => {
+      const known = binaries.clang !== null && binaries["lld-link"] !== null;
+      const record =
+        cacheDir && known
+          ? path.join(
+              cacheDir,
+              `toolchain-${sha256(stableStringify({ v: PROBE_VERSION, binaries })).slice(0, 16)}.json`,
+            )
+          : null;
+      if (record) {
+        try {
+          const cached = JSON.parse(fs.readFileSync(record, "utf8")) as unknown;
+          if (validProbe(cached)) {
+            return { clang: cached.clang, lld: cached.lld, resourceDir: cached.resourceDir, binaries };
+          }
+        } catch {
+          // not probed yet (or unreadable): probe
+        }
+      }
+      const clang = (await runTool("clang", ["--version"], { resource, secrets: [] })).stdout.split("\n")[0]!.trim();
+      const lld = (await runTool("lld-link", ["--version"], { resource, secrets: [] })).stdout.split("\n")[0]!.trim();
+      const resourceDir = (await runTool("clang", ["-print-resource-dir"], { resource, secrets: [] })).stdout.trim();
+      if (!fs.existsSync(path.join(resourceDir, "include", "stddef.h"))) {
+        throw new BuildError(
+          `clang's resource headers are missing under ${resourceDir}/include (Debian package clang)`,
+        );
+      }
+      if (record) {
+        fs.mkdirSync(cacheDir!, { recursive: true });
+        writeFileAtomic(record, `${JSON.stringify({ clang, lld, resourceDir, binaries })}\n`);
+      }
+      return { clang, lld, resourceDir, binaries };
+    })();
+    toolchainMemo.set(memoKey, memo);
+  }
   try {
-    return await toolchainMemo;
+    return await memo;
   } catch (e) {
-    toolchainMemo = undefined;
+    toolchainMemo.delete(memoKey);
     throw e;
   }
 }
 
 /**
  * The toolchain version string recorded in {@link BuildResult.toolchainVersion} (first line of `clang --version`).
- * Runs clang once per process.
+ * Runs clang once per process (none when `cacheDir` holds the answer for the installed binaries).
  *
  * @param resource name recorded in the tool log
+ * @param cacheDir the build cache folder
  * @default resource "driver-build"
  */
-export async function openToolchainVersion(resource = "driver-build"): Promise<string> {
-  return (await toolchainInfo(resource)).clang;
+export async function openToolchainVersion(resource = "driver-build", cacheDir?: string): Promise<string> {
+  return (await toolchainInfo(resource, cacheDir)).clang;
 }
 
 /** Default cache folder when the caller passes none (the `winpe build` command); stacks pass their own. */
@@ -1046,6 +1149,9 @@ function compileArgv(
   argv.push(...systemIncludeArgv(p.kind, tc, arm64Ddk));
   for (const o of overlays) argv.push("-ivfsoverlay", o);
   argv.push("-fms-extensions", "-fms-compatibility", "-fgnuc-version=4.2.1", "-U__NO_INLINE__");
+  // objects without a time stamp in their COFF header (cl.exe /Brepro): the same source and flags give the same
+  // bytes, so a cached object is found by content and an unchanged object leaves its binary unlinked
+  argv.push("-mno-incremental-linker-compatible");
   // mingw-w64's _mingw.h defines __MINGW_IMPORT only where __declspec is a macro (not under -fms-extensions)
   argv.push("-D__MINGW_IMPORT=extern __declspec(dllimport)");
   // cl.exe accepts a ## that forms no valid token (it keeps both tokens); clang makes that an error by default
@@ -1112,15 +1218,6 @@ export function pchUseView(text: string, pchName: string): string | null {
   return null;
 }
 
-/** One compiled translation unit. */
-interface CompiledUnit {
-  obj: string;
-  deps: string[];
-  unit: CompileUnit;
-  argv: string[];
-  pch: PlannedSource["pch"];
-}
-
 /** clang's error for a `main` whose parameters C does not allow in a hosted program (cl.exe accepts them). */
 const MAIN_SIGNATURE_ERROR = /error: (first|second|third) parameter of 'main' \([^)]*\) must be of type/;
 
@@ -1134,6 +1231,7 @@ async function projectLibraries(
     resource: string;
     progress: (l: string) => void;
     kernelInclude: string[];
+    onNotice: (message: string) => void;
   },
 ): Promise<{ libs: string[]; inputs: string[] }> {
   const libs: string[] = [];
@@ -1146,6 +1244,7 @@ async function projectLibraries(
       kernelIncludeArgv: ctx.kernelInclude,
       resource: ctx.resource,
       onProgress: ctx.progress,
+      onNotice: ctx.onNotice,
     });
     libs.push(r.path);
     inputs.push(...r.inputs);
@@ -1158,7 +1257,15 @@ async function projectLibraries(
       await runtime(l.provision.name);
       continue;
     }
-    const lib = await ensureImportLibrary(l.base, platform, ctx.cacheDir, ctx.tc.lld, ctx.resource, ctx.progress);
+    const lib = await ensureImportLibrary(
+      l.base,
+      platform,
+      ctx.cacheDir,
+      ctx.tc.lld,
+      ctx.resource,
+      ctx.progress,
+      ctx.onNotice,
+    );
     if (lib === null) throw new BuildError(`no export list for ${l.base}.lib (${p.config.file})`, p.config.file);
     libs.push(lib);
     inputs.push(...importListSources(l.base));
@@ -1346,12 +1453,18 @@ export async function verifyBuiltFile(
   const name = path.basename(file);
   const want = ARCH[expect.platform].machine;
   const wantSubsystem = expect.kind === "driver" ? 1 : 3;
-  const r = await runTool("llvm-readobj", ["--file-headers", file], {
+  // one llvm-readobj run reads everything checked here (headers, debug directory, resources)
+  const flags = ["--file-headers"];
+  if (expect.pdbName !== undefined) flags.push("--coff-debug-directory");
+  if (expect.resources) flags.push("--coff-resources");
+  const r = await runTool("llvm-readobj", [...flags, file], {
     resource: expect.resource ?? "driver-build",
     secrets: [],
   });
-  const machineM = /^\s*Machine:\s*\S+\s*\((0x[0-9A-Fa-f]+)\)/m.exec(r.stdout);
-  const subsystemM = /^\s*Subsystem:\s*\S+\s*\((0x[0-9A-Fa-f]+)\)/m.exec(r.stdout);
+  const resourcesAt = r.stdout.search(/^Resources \[/m);
+  const before = resourcesAt < 0 ? r.stdout : r.stdout.slice(0, resourcesAt);
+  const machineM = /^\s*Machine:\s*\S+\s*\((0x[0-9A-Fa-f]+)\)/m.exec(before);
+  const subsystemM = /^\s*Subsystem:\s*\S+\s*\((0x[0-9A-Fa-f]+)\)/m.exec(before);
   if (!machineM || !subsystemM) {
     throw new BuildError(`${name}: llvm-readobj did not report a machine and subsystem: not a PE image`, file);
   }
@@ -1388,11 +1501,7 @@ export async function verifyBuiltFile(
   }
   let pdbName: string | null = null;
   if (expect.pdbName !== undefined) {
-    const d = await runTool("llvm-readobj", ["--coff-debug-directory", file], {
-      resource: expect.resource ?? "driver-build",
-      secrets: [],
-    });
-    pdbName = /PDBFileName: (.*)$/m.exec(d.stdout)?.[1]?.trim() ?? null;
+    pdbName = /PDBFileName: (.*)$/m.exec(before)?.[1]?.trim() ?? null;
     if (pdbName !== expect.pdbName) {
       throw new BuildError(
         `${name}: its debug directory names ${pdbName === null ? "no PDB" : pdbName}, not ${expect.pdbName}`,
@@ -1402,11 +1511,8 @@ export async function verifyBuiltFile(
   }
   let resourceTypes: string[] = [];
   if (expect.resources) {
-    const rs = await runTool("llvm-readobj", ["--coff-resources", file], {
-      resource: expect.resource ?? "driver-build",
-      secrets: [],
-    });
-    resourceTypes = [...rs.stdout.matchAll(/^\s*Type: (.*?)\s*\[?$/gm)].map((m) => m[1]!.trim());
+    const rs = resourcesAt < 0 ? "" : r.stdout.slice(resourcesAt);
+    resourceTypes = [...rs.matchAll(/^\s*Type: (.*?)\s*\[?$/gm)].map((m) => m[1]!.trim());
     if (resourceTypes.length === 0) {
       throw new BuildError(`${name} has no resources, although its project compiles a resource script`, file);
     }
@@ -1476,14 +1582,120 @@ function projectHeaderRoots(p: PlannedProject): string[] {
   return [...dirs].filter((d) => !provided.some((x) => within(path.resolve(d), x)));
 }
 
+/** Version of the link key's material (bump when the link or its post-processing changes). */
+const LINK_SCHEMA = 1;
+
+/** Files a build makes (never named by an #include): left out of the folder listings in the cache keys. */
+const BUILD_PRODUCTS = /\.(obj|o|d|pdb|sys|exe|dll|lib|a|res|rcpp|pch|ilk|exp|log|tlog|idb|ipch|cat|cer|iso|wim)$/i;
+
+type OverlayTree = OverlayRoots[number]["contents"];
+
+/**
+ * sha256 of the files below an overlay's folders (what an #include can find), without `exclude` (the output
+ * folder) and build products: a header added where it would shadow another changes it.
+ */
+function listingDigest(roots: OverlayRoots, exclude: readonly string[]): string {
+  const names: string[] = [];
+  const walk = (dir: string, entries: OverlayTree) => {
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (exclude.some((x) => within(p, x))) continue;
+      if (e.type === "directory") walk(p, e.contents ?? []);
+      else if (!BUILD_PRODUCTS.test(e.name) && !e.name.startsWith(TEMP_PREFIX)) names.push(p);
+    }
+  };
+  for (const r of roots) walk(r.name, r.contents);
+  return sha256(names.sort().join("\n"));
+}
+
+const toolchainListingMemo = new Map<string, string>();
+
+/** {@link listingDigest} of the toolchain's header folders (once per process). */
+function toolchainListing(dirs: readonly string[]): string {
+  const key = dirs.join("\0");
+  let d = toolchainListingMemo.get(key);
+  if (d === undefined) {
+    d = listingDigest(toolchainOverlayRoots(dirs), []);
+    toolchainListingMemo.set(key, d);
+  }
+  return d;
+}
+
+/** A name per file of a project (its base name without extension; `-1`, `-2` ... when two share one). */
+function uniqueStems(files: readonly string[]): string[] {
+  const stem = (f: string) => path.basename(f).replace(/\.[^.]*$/, "");
+  const count = new Map<string, number>();
+  for (const f of files) count.set(stem(f).toLowerCase(), (count.get(stem(f).toLowerCase()) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  return files.map((f) => {
+    const s = stem(f);
+    if (count.get(s.toLowerCase()) === 1) return s;
+    const n = (seen.get(s.toLowerCase()) ?? 0) + 1;
+    seen.set(s.toLowerCase(), n);
+    return `${s}-${n}`;
+  });
+}
+
+/** The current sha256 of a file, or null when it cannot be read. */
+function digestOrNull(file: string): string | null {
+  try {
+    return sha256File(file);
+  } catch {
+    return null;
+  }
+}
+
+/** One translation unit of a project in this build. */
+interface UnitWork {
+  u: CompileUnit;
+  /** The object's and the dependency file's names in the object folder. */
+  obj: string;
+  dep: string;
+  /** `-include-pch ...` for a `Use` source. */
+  pchArgv: string[];
+  key: string;
+  entry: CacheEntry | null;
+  /** The argv the object was made with (`-ffreestanding` added for an MSVC-style main). */
+  argv: string[];
+  /** Compiled in this build (its object is in the object folder). */
+  ready: boolean;
+}
+
+/** One resource script of a project in this build. */
+interface ResourceWork {
+  r: VcxResource;
+  cmd: ResourceCommand;
+  key: string;
+  entry: CacheEntry | null;
+  ready: boolean;
+}
+
+/** What a project contributes to the result. */
+interface ProjectSlot {
+  p: PlannedProject;
+  linkKey: string;
+  target: string;
+  pdbTarget: string | null;
+  /** Linked in this build: the files to copy into outDir. */
+  linked: { tmpOut: string; tmpPdb: string | null } | null;
+  /** Left as it was in outDir. */
+  reused: PreviousOutput | null;
+}
+
 /**
  * Build a solution or project with the open toolchain (clang + lld-link) and put the outputs in `outDir`.
  *
+ * Incremental: each translation unit and resource script is taken from the compile cache in `cacheDir` when its
+ * source, the headers it included, its flags and the toolchain are what they were (build-cache.ts; no tool runs
+ * to find out), and compiled otherwise; a binary is linked only when its link key (objects, resources,
+ * libraries, flags, linker) differs from the one `previous` records for the file in `outDir`, or that file (or its
+ * PDB) is not what was left there. A corrupt cache entry is reported (`onNotice`) and rebuilt.
+ *
  * Nothing is written to `outDir` unless every project compiled, linked and passed verification; objects and
  * intermediate files live in a private temporary folder that is removed afterwards. Each output is copied in
- * atomically.
+ * atomically; a binary left as it was is not written at all.
  *
- * @param input project, configuration, platform, output folder, progress callback
+ * @param input project, configuration, platform, output folder, progress callback, what is in outDir already
  * @returns the produced binaries and program databases, the inputs hash and the inputs
  * @throws BuildError or ProjectFormatError naming the file or field; ToolError when a tool cannot start
  */
@@ -1503,27 +1715,35 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
   }
   const resource = input.resource ?? "driver-build";
   const progress = input.onProgress ?? (() => {});
+  const notice = input.onNotice ?? progress;
   const cacheDir = path.resolve(input.cacheDir ?? defaultBuildCacheDir());
   const { platform, configuration, rootDir } = plan;
   const tag = `[${platform} ${configuration}]`;
-  const tc = await toolchainInfo(resource);
-
   fs.mkdirSync(cacheDir, { recursive: true });
+  const tc = await toolchainInfo(resource, cacheDir);
+  const stats: BuildStats = { compiled: 0, cached: 0, linked: 0, reused: 0, repaired: 0 };
+  const cache = new BuildCache(cacheDir, { maxBytes: input.cacheMaxBytes, onNotice: notice });
+  const previous = new Map((input.previous ?? []).map((o) => [path.resolve(o.path), o]));
+
   const arm64Ddk = platform === "ARM64" ? ensureArm64DdkHeaders(cacheDir) : null;
   const support = supportIncludeDirs();
-  const toolchainRoots = toolchainOverlayRoots([
+  const toolchainDirs = [
     path.join(MINGW_ROOT, "include"),
     support.common,
     support.kernel,
     ...(arm64Ddk ? [arm64Ddk] : []),
-  ]);
+  ];
+  const toolchainRoots = toolchainOverlayRoots(toolchainDirs);
   const kernelInclude = systemIncludeArgv("driver", tc, arm64Ddk);
+  // what decides a compile besides its argv, source and headers: the compiler, and what #include can find
+  const compiler = { clang: tc.clang, binary: tc.binaries.clang, resourceDir: tc.resourceDir };
+  const toolchainNames = toolchainListing(toolchainDirs);
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "winpe-build-"));
   try {
     const inputFiles = new Set<string>();
     const hashedProjects: unknown[] = [];
-    const linked: Array<{ p: PlannedProject; tmpOut: string; tmpPdb: string | null }> = [];
+    const slots: ProjectSlot[] = [];
     inputFiles.add(plan.project);
     for (const f of [support.common, support.kernel].flatMap((d) => fs.readdirSync(d).map((n) => path.join(d, n)))) {
       // the support headers a compile includes are in its dependency file; listed here, a new one counts too
@@ -1533,127 +1753,176 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
     for (const [pi, p] of plan.projects.entries()) {
       inputFiles.add(p.config.file);
       const objDir = path.join(work, `${pi}-${p.config.projectName}`);
-      fs.mkdirSync(objDir, { recursive: true });
-      // compiles run in objDir with relative intermediate paths: the command line is recorded in the debug
-      // information (CodeView LF_BUILDINFO), so the outputs do not depend on the temporary folder's name
-      const projectRoots = overlayRoots(projectHeaderRoots(p));
-      // cl.exe /Yu ignores everything before the precompiled header's #include, directives too (clang's
-      // -pch-through-header still runs those directives): such a source is compiled from a copy with that text
-      // blanked (line numbers kept), read under the source's own name through the overlay
-      for (const [ui, ps] of p.sources.entries()) {
-        if (ps.pch?.mode !== "Use") continue;
-        const view = pchUseView(fs.readFileSync(ps.source.file, "latin1"), ps.pch.name);
-        if (view === null) continue;
-        const viewFile = path.join(objDir, `${ui}-pch-view${path.extname(ps.source.file)}`);
-        fs.writeFileSync(viewFile, view, "latin1");
-        redirectInOverlay(projectRoots, ps.source.file, viewFile);
-      }
-      fs.writeFileSync(path.join(objDir, "include-overlay.yaml"), overlayText([...toolchainRoots, ...projectRoots]));
-      const overlays = ["include-overlay.yaml"];
       const inObj = { resource, secrets: [] as string[], cwd: objDir };
-      const units = p.sources.map((ps) => compileArgv(p, ps, platform, tc, arm64Ddk, overlays));
-      const objects: string[] = [];
-      const hashedUnits: unknown[] = [];
+      const projectRoots = overlayRoots(projectHeaderRoots(p));
+      const listing = { project: listingDigest(projectRoots, [outDir]), toolchain: toolchainNames };
+      const overlays = ["include-overlay.yaml"];
+
+      // The object folder and the header overlay, made when the first step of the project runs (a project whose
+      // steps all come from the cache and whose binary is unchanged needs neither). Compiles run in the object
+      // folder with relative intermediate paths: the command line is recorded in the debug information (CodeView
+      // LF_BUILDINFO), so the outputs depend neither on the temporary folder's name nor on the cache.
+      let prepared = false;
+      const prepare = () => {
+        if (prepared) return;
+        prepared = true;
+        fs.mkdirSync(objDir, { recursive: true });
+        // cl.exe /Yu ignores everything before the precompiled header's #include, directives too (clang's
+        // -pch-through-header still runs those directives): such a source is compiled from a copy with that text
+        // blanked (line numbers kept), read under the source's own name through the overlay
+        for (const [ui, ps] of p.sources.entries()) {
+          if (ps.pch?.mode !== "Use") continue;
+          const view = pchUseView(fs.readFileSync(ps.source.file, "latin1"), ps.pch.name);
+          if (view === null) continue;
+          const viewFile = path.join(objDir, `${ui}-pch-view${path.extname(ps.source.file)}`);
+          fs.writeFileSync(viewFile, view, "latin1");
+          redirectInOverlay(projectRoots, ps.source.file, viewFile);
+        }
+        fs.writeFileSync(path.join(objDir, "include-overlay.yaml"), overlayText([...toolchainRoots, ...projectRoots]));
+      };
+      // the dependencies a tool reported, without the build's own temporary files
+      const depsOf = (depFile: string) =>
+        parseDepFile(fs.readFileSync(path.join(objDir, depFile), "utf8"))
+          .map((d) => path.resolve(objDir, d))
+          .filter((d) => !within(d, work) && !d.endsWith(".pch"));
 
       // Precompiled headers: one per (header, language, flags), made from the header itself and used with
       // -pch-through-header, so everything up to the header's #include is taken from it, as cl.exe /Yu does.
-      const pchs = new Map<string, { file: string; deps: string[] }>();
-      for (const u of units) {
-        const pch = u.planned.pch;
-        if (!pch) continue;
-        const key = sha256(stableStringify({ h: pch.file, argv: u.argv }));
-        if (pchs.has(key)) continue;
-        const file = path.join(objDir, `pch-${key.slice(0, 12)}.pch`);
-        const dep = `${file}.d`;
-        progress(`${tag} precompile ${path.relative(rootDir, pch.file)}`);
-        const argv = u.argv.filter((a) => a !== "-c");
-        const x = argv.lastIndexOf("-x");
-        argv.splice(x, 2, "-x", u.language === "c" ? "c-header" : "c++-header");
-        try {
-          await runTool(
-            "clang",
-            [...argv, pch.file, "-o", path.basename(file), "-MD", "-MF", path.basename(dep)],
-            inObj,
-          );
-        } catch (e) {
-          throw compileFailure(e, pch.file, p.config.file);
+      // Made only when a source that uses it is compiled (its headers are in that source's cache entry).
+      const pchKey = (u: CompileUnit) => sha256(stableStringify({ h: u.planned.pch?.file, argv: u.argv })).slice(0, 12);
+      const pchs = new Map<string, Promise<string[]>>();
+      const ensurePch = (u: CompileUnit): Promise<string[]> => {
+        const pch = u.planned.pch!;
+        const k = pchKey(u);
+        let made = pchs.get(k);
+        if (!made) {
+          made = (async () => {
+            prepare();
+            const file = `pch-${k}.pch`;
+            progress(`${tag} precompile ${path.relative(rootDir, pch.file)}`);
+            const argv = u.argv.filter((a) => a !== "-c");
+            const x = argv.lastIndexOf("-x");
+            argv.splice(x, 2, "-x", u.language === "c" ? "c-header" : "c++-header");
+            try {
+              await runTool("clang", [...argv, pch.file, "-o", file, "-MD", "-MF", `${file}.d`], inObj);
+            } catch (e) {
+              throw compileFailure(e, pch.file, p.config.file);
+            }
+            return depsOf(`${file}.d`);
+          })();
+          pchs.set(k, made);
         }
-        pchs.set(key, { file, deps: parseDepFile(fs.readFileSync(dep, "utf8")).map((d) => path.resolve(objDir, d)) });
-      }
+        return made;
+      };
 
-      // Compile (in parallel: the units are independent).
-      // every compile finishes before a failure is reported (a running clang must not write into a folder
-      // that is being removed)
-      const settled = await Promise.allSettled(
-        units.map(async (u, ui) => {
-          const base = `${ui}-${path.basename(u.source.file).replace(/\.[^.]*$/, "")}`;
-          const obj = path.join(objDir, `${base}.obj`);
-          const dep = path.join(objDir, `${base}.d`);
-          const pch = u.planned.pch;
-          const pchArgv: string[] = [];
-          let pchDeps: string[] = [];
-          if (pch?.mode === "Use") {
-            const made = pchs.get(sha256(stableStringify({ h: pch.file, argv: u.argv })))!;
-            pchArgv.push("-include-pch", path.basename(made.file), "-Xclang", `-pch-through-header=${pch.name}`);
-            pchDeps = made.deps;
+      // Translation units: from the cache when nothing they read changed, else compiled (in parallel).
+      const units = p.sources.map((ps) => compileArgv(p, ps, platform, tc, arm64Ddk, overlays));
+      const stems = uniqueStems(units.map((u) => u.source.file));
+      const unitWork: UnitWork[] = units.map((u, ui) => {
+        const obj = `${stems[ui]}.obj`;
+        const dep = `${stems[ui]}.d`;
+        const pch = u.planned.pch;
+        const pchArgv =
+          pch?.mode === "Use"
+            ? ["-include-pch", `pch-${pchKey(u)}.pch`, "-Xclang", `-pch-through-header=${pch.name}`]
+            : [];
+        const key = BuildCache.key({
+          step: "compile",
+          argv: [...u.argv, ...pchArgv, u.source.file, "-o", obj, "-MD", "-MF", dep],
+          source: sha256File(u.source.file),
+          compiler,
+          listing,
+        });
+        const entry = cache.lookup(key);
+        const argv = entry?.meta.freestanding === true ? withFreestanding(u.argv) : u.argv;
+        return { u, obj, dep, pchArgv, key, entry, argv, ready: false };
+      });
+      const compileUnit = async (w: UnitWork): Promise<void> => {
+        prepare();
+        const { u } = w;
+        const pchDeps = w.pchArgv.length > 0 ? await ensurePch(u) : [];
+        progress(`${tag} compile ${path.relative(rootDir, u.source.file)}`);
+        let argv = u.argv;
+        const run = (a: string[]) =>
+          runTool("clang", [...a, ...w.pchArgv, u.source.file, "-o", w.obj, "-MD", "-MF", w.dep], inObj);
+        try {
+          await run(argv);
+        } catch (e) {
+          // cl.exe accepts a main with other parameter types (VOID __cdecl main(ULONG argc, PCHAR argv[])), which
+          // C forbids in a hosted program: compiled freestanding, main is an ordinary function
+          if (!(e instanceof ToolError) || p.kind !== "application" || !MAIN_SIGNATURE_ERROR.test(e.stderr)) {
+            throw compileFailure(e, u.source.file, p.config.file);
           }
-          progress(`${tag} compile ${path.relative(rootDir, u.source.file)}`);
-          let argv = u.argv;
-          const run = (a: string[]) =>
-            runTool(
-              "clang",
-              [...a, ...pchArgv, u.source.file, "-o", path.basename(obj), "-MD", "-MF", path.basename(dep)],
-              inObj,
-            );
+          argv = withFreestanding(argv);
+          progress(`${tag} compile ${path.relative(rootDir, u.source.file)} (freestanding: MSVC-style main)`);
           try {
             await run(argv);
-          } catch (e) {
-            // cl.exe accepts a main with other parameter types (VOID __cdecl main(ULONG argc, PCHAR argv[])), which
-            // C forbids in a hosted program: compiled freestanding, main is an ordinary function
-            if (!(e instanceof ToolError) || p.kind !== "application" || !MAIN_SIGNATURE_ERROR.test(e.stderr)) {
-              throw compileFailure(e, u.source.file, p.config.file);
-            }
-            argv = [...argv.slice(0, -2), "-ffreestanding", ...argv.slice(-2)];
-            progress(`${tag} compile ${path.relative(rootDir, u.source.file)} (freestanding: MSVC-style main)`);
-            try {
-              await run(argv);
-            } catch (e2) {
-              throw compileFailure(e2, u.source.file, p.config.file);
-            }
+          } catch (e2) {
+            throw compileFailure(e2, u.source.file, p.config.file);
           }
-          const deps = parseDepFile(fs.readFileSync(dep, "utf8"))
-            .map((d) => path.resolve(objDir, d))
-            .filter((d) => !d.endsWith(".pch"));
-          return { obj, deps: [...deps, ...pchDeps], unit: u, argv, pch };
-        }),
+        }
+        const deps = [u.source.file, ...depsOf(w.dep), ...pchDeps];
+        w.entry = cache.store(w.key, deps, path.join(objDir, w.obj), { freestanding: argv !== u.argv });
+        w.argv = argv;
+        w.ready = true;
+        stats.compiled++;
+      };
+      // every compile finishes before a failure is reported (a running clang must not write into a folder that is
+      // being removed)
+      const settle = async <T>(items: T[], f: (x: T) => Promise<void>) => {
+        const settled = await Promise.allSettled(items.map(f));
+        const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+        if (failed) throw failed.reason;
+      };
+      await settle(
+        unitWork.filter((w) => w.entry === null),
+        compileUnit,
       );
-      const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
-      if (failed) throw failed.reason;
-      const results = settled.map((x) => (x as PromiseFulfilledResult<CompiledUnit>).value);
-      for (const r of results) {
-        objects.push(r.obj);
-        for (const d of r.deps) inputFiles.add(d);
-        hashedUnits.push({
-          source: hashPath(r.unit.source.file, rootDir, cacheDir),
-          argv: hashArgv(r.argv, rootDir, cacheDir),
-          pch: r.pch ? { name: r.pch.name, mode: r.pch.mode, file: hashPath(r.pch.file, rootDir, cacheDir) } : null,
-        });
-      }
+      stats.cached += unitWork.filter((w) => !w.ready).length;
 
-      // Resources: preprocessed by clang, compiled by llvm-rc.
-      const resFiles: string[] = [];
-      const hashedResources: unknown[] = [];
-      for (const [ri, r] of p.resources.entries()) {
-        progress(`${tag} rc ${path.relative(rootDir, r.file)}`);
-        const compiled = await compileResource(p, r, ri, platform, tc, arm64Ddk, overlays, objDir, resource);
-        resFiles.push(compiled.res);
-        for (const d of compiled.deps) inputFiles.add(d);
-        hashedResources.push({
-          source: hashPath(r.file, rootDir, cacheDir),
-          cpp: hashArgv(compiled.cppArgv, rootDir, cacheDir),
-          rc: compiled.rcArgv,
+      // Resources: preprocessed by clang, compiled by llvm-rc; from the cache the same way.
+      const rcStems = uniqueStems(p.resources.map((r) => r.file));
+      const resourceWork: ResourceWork[] = p.resources.map((r, ri) => {
+        const cmd = resourceCommand(p, r, rcStems[ri]!, platform, tc, arm64Ddk, overlays);
+        const key = BuildCache.key({
+          step: "resource",
+          cpp: cmd.cppArgv,
+          rc: cmd.rcArgv,
+          source: sha256File(r.file),
+          compiler,
+          rc_binary: tc.binaries["llvm-rc"],
+          listing,
         });
-      }
+        return { r, cmd, key, entry: cache.lookup(key), ready: false };
+      });
+      const compileRes = async (w: ResourceWork): Promise<void> => {
+        prepare();
+        progress(`${tag} rc ${path.relative(rootDir, w.r.file)}`);
+        const deps = await runResourceCommand(p, w.r, w.cmd, objDir, resource);
+        w.entry = cache.store(w.key, [w.r.file, ...deps.filter((d) => !within(d, work))], path.join(objDir, w.cmd.res));
+        w.ready = true;
+        stats.compiled++;
+      };
+      for (const w of resourceWork) if (w.entry === null) await compileRes(w);
+      stats.cached += resourceWork.filter((w) => !w.ready).length;
+
+      for (const w of [...unitWork, ...resourceWork]) for (const d of w.entry!.deps) inputFiles.add(d.path);
+      const hashedUnits = unitWork.map((w) => ({
+        source: hashPath(w.u.source.file, rootDir, cacheDir),
+        argv: hashArgv([...w.argv, ...w.pchArgv, "-o", w.obj], rootDir, cacheDir),
+        pch: w.u.planned.pch
+          ? {
+              name: w.u.planned.pch.name,
+              mode: w.u.planned.pch.mode,
+              file: hashPath(w.u.planned.pch.file, rootDir, cacheDir),
+            }
+          : null,
+      }));
+      const hashedResources = resourceWork.map((w) => ({
+        source: hashPath(w.r.file, rootDir, cacheDir),
+        cpp: hashArgv(w.cmd.cppArgv, rootDir, cacheDir),
+        rc: hashArgv(w.cmd.rcArgv, rootDir, cacheDir),
+      }));
 
       const { libs, inputs: libInputs } = await projectLibraries(p, platform, {
         cacheDir,
@@ -1661,35 +1930,86 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
         resource,
         progress: (l) => progress(`${tag} ${l}`),
         kernelInclude,
+        onNotice: notice,
       });
       for (const l of [...libs, ...libInputs]) inputFiles.add(l);
+
+      // Link: only when what the binary is made of differs from what made the file in outDir.
       const tmpOut = path.join(objDir, p.outputName);
       const tmpPdb = p.pdbName ? path.join(objDir, p.pdbName) : null;
       const rel = (f: string) => path.relative(work, f);
-      const largv = linkArgv(
-        p,
-        platform,
-        [...objects, ...resFiles].map(rel),
-        libs,
-        rel(tmpOut),
-        tmpPdb ? rel(tmpPdb) : null,
-      );
-      progress(`${tag} link ${p.outputName}`);
-      try {
-        await runTool("lld-link", largv, { resource, secrets: [], cwd: work });
-      } catch (e) {
-        throw describeLinkFailure(e, p, platform);
+      const linkInputs = [
+        ...unitWork.map((w) => path.join(objDir, w.obj)),
+        ...resourceWork.map((w) => path.join(objDir, w.cmd.res)),
+      ];
+      const largv = linkArgv(p, platform, linkInputs.map(rel), libs, rel(tmpOut), tmpPdb ? rel(tmpPdb) : null);
+      const linkKeyOf = (digests: string[]) =>
+        sha256(
+          stableStringify({
+            schema: LINK_SCHEMA,
+            lld: { version: tc.lld, binary: tc.binaries["lld-link"] },
+            argv: largv,
+            inputs: digests,
+            libraries: libs.map((l) => sha256File(l)),
+            checksum: p.kind === "driver" || p.linker.checksum,
+            verify: { kind: p.kind, platform, pdb: p.pdbName, resources: p.resources.length > 0 },
+          }),
+        );
+      let linkKey = linkKeyOf([...unitWork, ...resourceWork].map((w) => w.entry!.sha256));
+      const target = path.join(outDir, p.outputDir, p.outputName);
+      const pdbTarget = p.pdbName ? path.join(outDir, p.outputDir, p.pdbName) : null;
+      const prev = previous.get(target);
+      const unchanged =
+        prev !== undefined &&
+        prev.linkKey === linkKey &&
+        digestOrNull(target) === prev.sha256 &&
+        (pdbTarget === null
+          ? prev.pdb === null
+          : prev.pdb !== null &&
+            path.resolve(prev.pdb.path) === pdbTarget &&
+            digestOrNull(pdbTarget) === prev.pdb.sha256);
+      if (unchanged) {
+        progress(`${tag} ${p.outputPath}: unchanged`);
+        stats.reused++;
+        slots.push({ p, linkKey, target, pdbTarget, linked: null, reused: prev });
+      } else {
+        prepare();
+        // the cached objects and resources into the object folder, each checked against its recorded digest; a
+        // corrupt or missing one is compiled again
+        await settle(
+          unitWork.filter((w) => !w.ready),
+          async (w) => {
+            if (cache.restore(w.entry!, path.join(objDir, w.obj)) === "restored") return;
+            stats.repaired++;
+            stats.cached--;
+            await compileUnit(w);
+          },
+        );
+        for (const w of resourceWork.filter((x) => !x.ready)) {
+          if (cache.restore(w.entry!, path.join(objDir, w.cmd.res)) === "restored") continue;
+          stats.repaired++;
+          stats.cached--;
+          await compileRes(w);
+        }
+        linkKey = linkKeyOf(linkInputs.map((f) => sha256File(f)));
+        progress(`${tag} link ${p.outputName}`);
+        try {
+          await runTool("lld-link", largv, { resource, secrets: [], cwd: work });
+        } catch (e) {
+          throw describeLinkFailure(e, p, platform);
+        }
+        if (p.kind === "driver" || p.linker.checksum) writePeChecksum(tmpOut);
+        progress(`${tag} verify ${p.outputName}`);
+        await verifyBuiltFile(tmpOut, {
+          kind: p.kind,
+          platform,
+          resource,
+          pdbName: p.pdbName ?? undefined,
+          resources: p.resources.length > 0,
+        });
+        stats.linked++;
+        slots.push({ p, linkKey, target, pdbTarget, linked: { tmpOut, tmpPdb }, reused: null });
       }
-      if (p.kind === "driver" || p.linker.checksum) writePeChecksum(tmpOut);
-      progress(`${tag} verify ${p.outputName}`);
-      await verifyBuiltFile(tmpOut, {
-        kind: p.kind,
-        platform,
-        resource,
-        pdbName: p.pdbName ?? undefined,
-        resources: p.resources.length > 0,
-      });
-      linked.push({ p, tmpOut, tmpPdb });
       hashedProjects.push({
         project: hashPath(p.config.file, rootDir, cacheDir),
         output: p.outputPath,
@@ -1709,7 +2029,7 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
     const inputs: BuildInputFile[] = [...inputFiles].sort().map((f) => ({ path: f, sha256: sha256File(f) }));
     const inputsHash = sha256(
       stableStringify({
-        schema: 2,
+        schema: 3,
         toolchain: { clang: tc.clang, lld: tc.lld },
         configuration,
         platform,
@@ -1721,75 +2041,99 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
       }),
     );
 
-    // Everything built and verified: now (and only now) write to outDir.
-    const targets = linked.flatMap(({ p }) => [
-      path.join(outDir, p.outputDir, p.outputName),
-      ...(p.pdbName ? [path.join(outDir, p.outputDir, p.pdbName)] : []),
-    ]);
+    // Everything built and verified: now (and only now) write to outDir, the binaries that were linked only.
+    const written = slots.filter((s) => s.linked !== null);
+    const targets = written.flatMap((s) => [s.target, ...(s.pdbTarget ? [s.pdbTarget] : [])]);
     await input.beforeWrite?.(targets);
-    fs.mkdirSync(outDir, { recursive: true });
-    for (const { p } of linked) fs.mkdirSync(path.join(outDir, p.outputDir), { recursive: true });
+    if (written.length > 0) fs.mkdirSync(outDir, { recursive: true });
+    for (const s of written) fs.mkdirSync(path.dirname(s.target), { recursive: true });
     const outputs: BuiltFile[] = [];
     const symbols: BuiltSymbols[] = [];
-    for (const { p, tmpOut, tmpPdb } of linked) {
-      const target = path.join(outDir, p.outputDir, p.outputName);
-      const pdbTarget = tmpPdb && p.pdbName ? path.join(outDir, p.outputDir, p.pdbName) : null;
-      if (tmpPdb && pdbTarget) {
-        copyFileAtomic(tmpPdb, pdbTarget);
+    for (const s of slots) {
+      const { p, target, pdbTarget, linkKey } = s;
+      if (s.linked?.tmpPdb && pdbTarget) copyFileAtomic(s.linked.tmpPdb, pdbTarget);
+      if (s.linked) copyFileAtomic(s.linked.tmpOut, target);
+      if (pdbTarget) {
         symbols.push({
           path: pdbTarget,
           size: fs.statSync(pdbTarget).size,
-          sha256: sha256File(pdbTarget),
+          sha256: s.reused?.pdb?.sha256 ?? sha256File(pdbTarget),
           binary: target,
           project: p.config.file,
         });
       }
-      copyFileAtomic(tmpOut, target);
       const pe = readPeHeaders(target);
       outputs.push({
         path: target,
         size: fs.statSync(target).size,
-        sha256: sha256File(target),
+        sha256: s.reused?.sha256 ?? sha256File(target),
         machine: pe.machine,
         subsystem: pe.subsystem,
         kind: p.kind,
         project: p.config.file,
         pdb: pdbTarget,
+        linkKey,
+        reused: s.reused !== null,
       });
     }
-    return { outputs, symbols, inputsHash, inputs, toolchainVersion: tc.clang };
+    if (cache.storedAny) {
+      const removed = cache.prune();
+      if (removed.length > 0) progress(`build cache: removed ${removed.length} least recently used or stale file(s)`);
+    }
+    return { outputs, symbols, inputsHash, inputs, toolchainVersion: tc.clang, stats };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
+/** A compile's argv with `-ffreestanding` before the trailing `-x <language>`. */
+function withFreestanding(argv: readonly string[]): string[] {
+  return [...argv.slice(0, -2), "-ffreestanding", ...argv.slice(-2)];
+}
+
+/** How a path in the object folder is written in a resource command's key (its folder is temporary). */
+const OBJ_DIR = "<obj>";
+
+/** The commands that compile one resource script (see {@link runResourceCommand}). */
+interface ResourceCommand {
+  /** A UTF-16 script is converted to UTF-8 into this file of the object folder first (clang reads UTF-8). */
+  utf8Copy: string | null;
+  /** `clang -E ...`, run in the object folder. */
+  cppArgv: string[];
+  /** `llvm-rc ...`, run in the script's folder; paths in the object folder start with `<obj>/`. */
+  rcArgv: string[];
+  /** Names in the object folder. */
+  pre: string;
+  res: string;
+  dep: string;
+  /** Folders llvm-rc finds files the script names in (icons, RCDATA files). */
+  searchDirs: string[];
+}
+
 /**
- * Compile one resource script: preprocess with clang (the project's defines and include folders, RC_INVOKED, the
- * compile's system headers, so mingw-w64's ntverp.h and common.ver are found), then `llvm-rc -no-preprocess` in the
- * script's folder (files it names, such as icons, are found there as rc.exe finds them).
+ * The commands that compile one resource script: preprocess with clang (the project's defines and include folders,
+ * RC_INVOKED, the compile's system headers, so mingw-w64's ntverp.h and common.ver are found), then
+ * `llvm-rc -no-preprocess` in the script's folder (files it names, such as icons, are found there as rc.exe finds
+ * them). No tool runs here.
  */
-async function compileResource(
+function resourceCommand(
   p: PlannedProject,
   r: VcxResource,
-  index: number,
+  stem: string,
   platform: BuildPlatform,
   tc: ToolchainInfo,
   arm64Ddk: string | null,
   overlays: readonly string[],
-  objDir: string,
-  resource: string,
-): Promise<{ res: string; deps: string[]; cppArgv: string[]; rcArgv: string[] }> {
-  const base = `${index}-${path.basename(r.file).replace(/\.[^.]*$/, "")}`;
-  const pre = path.join(objDir, `${base}.rcpp`);
-  const dep = path.join(objDir, `${base}.rc.d`);
-  const res = path.join(objDir, `${base}.res`);
+): ResourceCommand {
+  const pre = `${stem}.rcpp`;
+  const dep = `${stem}.rc.d`;
+  const res = `${stem}.res`;
   // rc.exe reads UTF-16 scripts (with a byte-order mark) and UTF-8 ones; clang reads UTF-8
   const raw = fs.readFileSync(r.file);
-  let input = r.file;
+  let utf8Copy: string | null = null;
   let codepage = "1252";
   if (raw.length >= 2 && ((raw[0] === 0xff && raw[1] === 0xfe) || (raw[0] === 0xfe && raw[1] === 0xff))) {
-    input = path.join(objDir, `${base}.utf8.rc`);
-    fs.writeFileSync(input, decodeText(raw));
+    utf8Copy = `${stem}.utf8.rc`;
     codepage = "65001";
   } else if (raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
     codepage = "65001";
@@ -1816,16 +2160,7 @@ async function compileResource(
   for (const d of defines) cppArgv.push(`-D${d}`);
   for (const d of r.settings.preprocessorDefinitions) cppArgv.push(`-D${d}`);
   for (const u of r.settings.undefinePreprocessorDefinitions) cppArgv.push(`-U${u}`);
-  cppArgv.push("-x", "c");
-  try {
-    await runTool("clang", [...cppArgv, input, "-o", path.basename(pre), "-MD", "-MF", path.basename(dep)], {
-      resource,
-      secrets: [],
-      cwd: objDir,
-    });
-  } catch (e) {
-    throw compileFailure(e, r.file, p.config.file);
-  }
+  cppArgv.push("-x", "c", utf8Copy ?? r.file, "-o", pre, "-MD", "-MF", dep);
   const rcArgv = ["-no-preprocess", "/C", codepage];
   const culture = r.settings.culture.trim();
   if (culture !== "") {
@@ -1840,13 +2175,66 @@ async function compileResource(
     rcArgv.push("/L", `0x${Number(culture).toString(16)}`);
   }
   if (r.settings.nullTerminateStrings) rcArgv.push("/N");
-  const includes = [path.dirname(r.file), ...projectIncludeDirs(r.settings.additionalIncludeDirectories)];
+  const searchDirs = [path.dirname(r.file), ...projectIncludeDirs(r.settings.additionalIncludeDirectories)];
+  rcArgv.push(...searchDirs.flatMap((d) => ["/I", d]), "/FO", `${OBJ_DIR}/${res}`, `${OBJ_DIR}/${pre}`);
+  return { utf8Copy, cppArgv, rcArgv, pre, res, dep, searchDirs };
+}
+
+/**
+ * Files a preprocessed resource script names (icons, bitmaps, RCDATA and other files of user-defined types, in
+ * quotes or bare), as llvm-rc finds them: in the script's folder, then the include folders. Any string that names
+ * an existing file counts (a build that depends on one file too many is only rebuilt once too often).
+ */
+export function resourceFileReferences(preprocessed: string, searchDirs: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const line of preprocessed.split(/\r?\n/)) {
+    if (/^\s*#/.test(line) || line.trim() === "") continue;
+    const quoted = [...line.matchAll(/"((?:[^"\\]|\\.|"")*)"/g)].map((m) => m[1]!.replace(/\\\\/g, "\\"));
+    const bare = line
+      .replace(/"(?:[^"\\]|\\.|"")*"/g, " ")
+      .split(/[\s,]+/)
+      .filter((t) => /^[^\d\s][^\s]*\.[A-Za-z0-9]{1,8}$/.test(t));
+    for (const c of [...quoted, ...bare]) {
+      if (c.length === 0 || c.length > 260 || /[\0\n]/.test(c)) continue;
+      const rel = toPosixPath(c);
+      for (const d of searchDirs) {
+        const f = resolveCaseInsensitive(path.resolve(d, rel));
+        try {
+          if (fs.statSync(f).isFile()) {
+            out.add(f);
+            break;
+          }
+        } catch {
+          // not there: next folder
+        }
+      }
+    }
+  }
+  return [...out].sort();
+}
+
+/**
+ * Run a {@link ResourceCommand} in `objDir`. Returns what the script read: every file the preprocessor included
+ * and every file it names.
+ */
+async function runResourceCommand(
+  p: PlannedProject,
+  r: VcxResource,
+  cmd: ResourceCommand,
+  objDir: string,
+  resource: string,
+): Promise<string[]> {
+  if (cmd.utf8Copy) fs.writeFileSync(path.join(objDir, cmd.utf8Copy), decodeText(fs.readFileSync(r.file)));
   try {
-    await runTool("llvm-rc", [...rcArgv, ...includes.flatMap((d) => ["/I", d]), "/FO", res, pre], {
-      resource,
-      secrets: [],
-      cwd: path.dirname(r.file),
-    });
+    await runTool("clang", cmd.cppArgv, { resource, secrets: [], cwd: objDir });
+  } catch (e) {
+    throw compileFailure(e, r.file, p.config.file);
+  }
+  const rcArgv = cmd.rcArgv.map((a) =>
+    a.startsWith(`${OBJ_DIR}/`) ? path.join(objDir, a.slice(OBJ_DIR.length + 1)) : a,
+  );
+  try {
+    await runTool("llvm-rc", rcArgv, { resource, secrets: [], cwd: path.dirname(r.file) });
   } catch (e) {
     if (e instanceof ToolError) {
       throw new BuildError(
@@ -1856,9 +2244,7 @@ async function compileResource(
     }
     throw e;
   }
-  const deps = parseDepFile(fs.readFileSync(dep, "utf8"))
-    .map((d) => path.resolve(objDir, d))
-    .filter((d) => d !== path.resolve(input) || input === r.file);
-  if (input !== r.file) deps.push(r.file);
-  return { res, deps, cppArgv, rcArgv };
+  const deps = parseDepFile(fs.readFileSync(path.join(objDir, cmd.dep), "utf8")).map((d) => path.resolve(objDir, d));
+  const named = resourceFileReferences(fs.readFileSync(path.join(objDir, cmd.pre), "utf8"), cmd.searchDirs);
+  return [...deps, ...named];
 }

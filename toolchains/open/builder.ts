@@ -1,6 +1,8 @@
 /**
- * The open toolchain's driver build: clang/lld-link from the .vcxproj (toolchains/open/build.ts buildProject), then
- * each driver test-signed with osslsigncode and the signature verified (toolchains/open/sign.ts).
+ * The open toolchain's driver build: clang/lld-link from the .vcxproj (toolchains/open/build.ts buildProject,
+ * incremental: units from the compile cache, binaries linked only when their link key changed), then each driver
+ * that was linked test-signed with osslsigncode and the signature verified (toolchains/open/sign.ts). A binary left
+ * as it was in outDir is not signed again (a signature carries a time stamp: signing again would change the file).
  */
 import { removeStaleTemps } from "../../runtime/atomic";
 import type { BuildBackend } from "../types";
@@ -11,6 +13,11 @@ export const openBuildBackend: BuildBackend = {
   toolchain: "open",
 
   async build(r, ctx) {
+    const signer = r.signing?.thumbprint ?? null;
+    // a driver signed with another certificate (or not signed, or signed where it must not be) is linked again
+    const previous = (r.previous ?? [])
+      .filter((o) => o.linkKey !== "" && o.signedWith === (o.kind === "driver" ? signer : null))
+      .map((o) => ({ path: o.path, sha256: o.sha256, linkKey: o.linkKey, pdb: o.pdb }));
     const built = await buildProject({
       project: r.project,
       configuration: r.configuration,
@@ -18,21 +25,35 @@ export const openBuildBackend: BuildBackend = {
       outDir: r.outDir,
       cacheDir: r.cacheDir,
       onProgress: ctx.onProgress,
+      onNotice: ctx.onNotice,
       resource: ctx.resource,
       beforeWrite: ctx.beforeWrite,
+      previous,
     });
     for (const o of built.outputs) {
-      if (!r.signing || o.kind !== "driver") continue;
+      if (!r.signing || o.kind !== "driver" || o.reused) continue;
       await signFile(o.path, r.signing, { resource: ctx.resource });
       const v = await verifySignature(o.path, r.signing.certPem, { resource: ctx.resource });
       if (!v.valid) throw new Error(`osslsigncode could not verify the signature of ${o.path}:\n${v.output}`);
     }
+    const s = built.stats;
     return {
-      binaries: built.outputs.map((o) => ({ path: o.path, project: o.project, kind: o.kind })),
-      symbols: built.symbols.map((s) => ({ path: s.path, size: s.size, sha256: s.sha256, binary: s.binary })),
+      binaries: built.outputs.map((o) => ({
+        path: o.path,
+        project: o.project,
+        kind: o.kind,
+        linkKey: o.linkKey,
+        reused: o.reused,
+      })),
+      symbols: built.symbols.map((x) => ({ path: x.path, size: x.size, sha256: x.sha256, binary: x.binary })),
       inputsHash: built.inputsHash,
       inputs: built.inputs,
       toolchainVersion: built.toolchainVersion,
+      summary:
+        `${s.compiled} compiled, ${s.cached} from the cache, ${s.linked} linked, ${s.reused} unchanged` +
+        (s.repaired > 0
+          ? `, ${s.repaired} corrupt or missing cache entr${s.repaired === 1 ? "y" : "ies"} rebuilt`
+          : ""),
     };
   },
 

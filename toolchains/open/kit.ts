@@ -20,10 +20,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "../../runtime/atomic";
-import { sha256, stableStringify } from "../../runtime/digest";
+import { copyFileAtomic, produceAtomically, writeFileAtomic } from "../../runtime/atomic";
+import { sha256, sha256File, stableStringify } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
 import { packageFile } from "../../runtime/paths";
+import { sealedIntact, sealFile } from "./build-cache";
 
 /** Build platforms (Visual Studio names). */
 export type BuildPlatform = "x64" | "ARM64";
@@ -375,7 +376,7 @@ export const ARM64_EXPORTS: Readonly<Record<string, { dll: string; names: readon
 };
 
 /** Version of the export-list derivation below; part of the cache key. */
-const IMPORTLIB_VERSION = 1;
+const IMPORTLIB_VERSION = 2;
 
 /**
  * The export list of a mingw-w64 x64 import library, read with llvm-nm: every `__imp_X` defines export X, a
@@ -444,7 +445,10 @@ export async function importLibraryDef(base: string, resource: string): Promise<
 }
 
 /**
- * Make (or find in the cache) the import library `base` for `platform` with llvm-dlltool.
+ * Make (or find in the cache) the import library `base` for `platform` with llvm-dlltool. The cache entry is keyed
+ * by the content of what its export list is made of (mingw-w64's import library, winpe-lab's .def file, the ARM64
+ * list) and lld's version, so a cached library is found without running a tool; it is checked against its recorded
+ * sha256 (a corrupt one is reported through `onNotice` and made again).
  *
  * @returns the library path, or null when no export list exists for `base`
  */
@@ -455,30 +459,43 @@ export async function ensureImportLibrary(
   lldVersion: string,
   resource: string,
   onProgress: (line: string) => void,
+  onNotice?: (message: string) => void,
 ): Promise<string | null> {
   const memoKey = `${base}|${platform}|${cacheDir}`;
   const memo = importLibMemo.get(memoKey);
-  if (memo !== undefined) return memo;
-  const def = await importLibraryDef(base, resource);
-  if (def === null) return null;
-  const key = sha256(stableStringify({ v: IMPORTLIB_VERSION, def, lld: lldVersion, platform })).slice(0, 16);
+  if (memo !== undefined && sealedIntact(memo, onNotice)) return memo;
+  const dll = importDllName(base);
+  if (dll === null) return null;
+  const support = SUPPORT_DEFS[base];
+  const mingwLib = path.join(MINGW_ROOT, "lib", `lib${base}.a`);
+  const key = sha256(
+    stableStringify({
+      v: IMPORTLIB_VERSION,
+      base,
+      platform,
+      lld: lldVersion,
+      dll,
+      support: support ? { ...support, sha256: sha256File(supportFile("importlibs", support.file)) } : null,
+      mingw: !support?.replaces && fs.existsSync(mingwLib) ? sha256File(mingwLib) : null,
+      arm64: ARM64_EXPORTS[base] ?? null,
+    }),
+  ).slice(0, 16);
   const dir = path.join(cacheDir, `implib-${platform.toLowerCase()}-${key}`);
   const target = path.join(dir, `${base}.lib`);
-  if (!fs.existsSync(target)) {
+  if (!sealedIntact(target, onNotice)) {
+    const def = await importLibraryDef(base, resource);
+    if (def === null) return null;
     fs.mkdirSync(dir, { recursive: true });
     const defFile = path.join(dir, `${base}.def`);
     writeFileAtomic(defFile, def);
     onProgress(`import library ${base}.lib (${platform}) from ${base}.def`);
-    const tmp = path.join(dir, `.tmp-${process.pid}-${base}.lib`);
-    try {
-      await runTool("llvm-dlltool", ["-m", platform === "x64" ? "i386:x86-64" : "arm64", "-d", defFile, "-l", tmp], {
+    await produceAtomically(target, (tmp) =>
+      runTool("llvm-dlltool", ["-m", platform === "x64" ? "i386:x86-64" : "arm64", "-d", defFile, "-l", tmp], {
         resource,
         secrets: [],
-      });
-      fs.renameSync(tmp, target);
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
+      }),
+    );
+    sealFile(target);
   }
   importLibMemo.set(memoKey, target);
   return target;
@@ -533,6 +550,8 @@ export async function ensureRuntimeLibrary(
     kernelIncludeArgv: string[];
     resource: string;
     onProgress: (line: string) => void;
+    /** Told about a corrupt cached library (it is made again). */
+    onNotice?: (message: string) => void;
   },
 ): Promise<{ path: string; inputs: string[] }> {
   const sources = runtimeSources(lib, platform).map((s) => supportFile(...s.split("/")));
@@ -545,6 +564,8 @@ export async function ensureRuntimeLibrary(
     "-g",
     "-gcodeview",
     "-ffile-compilation-dir=.",
+    // no time stamp in the objects' COFF headers: the same sources give the same library
+    "-mno-incremental-linker-compatible",
     "-fms-extensions",
     "-fgnuc-version=4.2.1",
     "-nostdinc",
@@ -581,7 +602,7 @@ export async function ensureRuntimeLibrary(
   ).slice(0, 16);
   const dir = path.join(opts.cacheDir, `${lib}-${platform.toLowerCase()}-${key}`);
   const target = path.join(dir, `${lib}.lib`);
-  if (!fs.existsSync(target)) {
+  if (!sealedIntact(target, opts.onNotice)) {
     fs.mkdirSync(dir, { recursive: true });
     const work = fs.mkdtempSync(path.join(dir, ".build-"));
     try {
@@ -602,7 +623,8 @@ export async function ensureRuntimeLibrary(
         secrets: [],
         cwd: work,
       });
-      fs.renameSync(tmp, target);
+      copyFileAtomic(tmp, target);
+      sealFile(target);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
