@@ -53,11 +53,16 @@ export function readProject(
   configuration: string,
   platform: string,
   options: ReadOptions = {},
+  /** Of a solution, read only this project (the others are not evaluated: what they say cannot refuse it). */
+  only?: string,
 ): ProjectRead {
   const file = path.resolve(project);
   if (/\.sln$/i.test(file)) {
     const sln = readSln(file);
-    const entries: ProjectEntry[] = solutionBuildPlan(sln, configuration, platform).map((e) => ({
+    const planned = solutionBuildPlan(sln, configuration, platform).filter(
+      (e) => only === undefined || path.resolve(e.project.file) === path.resolve(only),
+    );
+    const entries: ProjectEntry[] = planned.map((e) => ({
       file: e.project.file,
       solutionProject: e.project,
       configuration: e.configuration,

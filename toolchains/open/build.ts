@@ -963,12 +963,11 @@ export function planBuild(input: Pick<BuildInput, "project" | "configuration" | 
     checkProperties: refuseForeignDriverTypes,
   };
   const projects: PlannedProject[] = [];
-  const read = readProject(project, configuration, platform, kit);
-  let entries = read.entries;
+  const read = readProject(project, configuration, platform, kit, input.only);
+  const entries = read.entries;
   if (read.solution && input.only !== undefined) {
     const only = path.resolve(input.only);
     const listed = readSln(project).projects.some((p) => path.resolve(p.file) === only);
-    entries = entries.filter((e) => path.resolve(e.file) === only);
     if (entries.length === 0) {
       throw new ProjectFormatError(
         listed
