@@ -271,7 +271,37 @@ interface JournalHeader {
   ino: string;
   oldSize: number;
   newSize: number;
+  /**
+   * sha256 of the ISO's first `length` bytes that no op writes (its descriptors, path tables, directories, boot
+   * catalog and boot image, less the fields the update changes): a file that took the ISO's place (even under the
+   * same, reused inode number) is not replayed onto.
+   */
+  guard: { length: number; sha256: string };
   ops: JournalOp[];
+}
+
+/** Bytes of the ISO the journal's guard covers. */
+const GUARD_BYTES = 1 << 20;
+
+/** sha256 of `[0, length)` of the file `fd` without the ranges of `ops`. */
+function guardHash(fd: number, length: number, ops: ReadonlyArray<{ offset: number; length: number }>): string {
+  const h = crypto.createHash("sha256");
+  const b = Buffer.alloc(length);
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, b, got, length - got, got);
+    if (n <= 0) break;
+    got += n;
+  }
+  let cur = 0;
+  for (const op of [...ops].sort((x, y) => x.offset - y.offset)) {
+    if (op.offset >= length) break;
+    if (op.offset > cur) h.update(b.subarray(cur, op.offset));
+    cur = Math.max(cur, op.offset + op.length);
+  }
+  if (cur < length) h.update(b.subarray(cur, length));
+  h.update(`${got}`);
+  return h.digest("hex");
 }
 
 /** The journal of `iso`: beside it, hidden, not a temporary file (removeStaleTemps must never take it). */
@@ -311,10 +341,15 @@ function readJournal(fd: number, size: number): ParsedJournal | undefined {
   return { header: JSON.parse(hb.toString("utf8")) as JournalHeader, payloadStart };
 }
 
-/** Test hook (fault campaign, iso-update tests): pause after the n-th write of an update (0: journal in place). */
-function faultPoint(n: number): void {
+/**
+ * Test hook (the fault campaign, test/toolchains/iso-update.test.ts): with `WINPE_LAB_FAULT_ISO_UPDATE` set, the
+ * update stops (writes `WINPE_LAB_FAULT_SIGNAL`, then waits to be killed) at that point: `journal` (the journal
+ * written and fsynced as a temporary file, not yet put in place), `0` (the journal in place, the ISO untouched) or
+ * `n` (after the n-th write into the ISO).
+ */
+function faultPoint(n: number | "journal"): void {
   const want = process.env.WINPE_LAB_FAULT_ISO_UPDATE;
-  if (want === undefined || want === "" || Number(want) !== n) return;
+  if (want === undefined || want === "" || want !== String(n)) return;
   const signal = process.env.WINPE_LAB_FAULT_SIGNAL;
   if (signal) fs.writeFileSync(signal, `${process.pid} iso-update ${n}\n`);
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600_000);
@@ -351,6 +386,10 @@ function replayJournal(
   if (!st) return drop(`${h.iso} is gone`);
   if (st.dev !== h.dev || st.ino !== h.ino) return drop(`${h.iso} was replaced since`);
   const fd = fs.openSync(h.iso, "r+");
+  if (guardHash(fd, h.guard.length, h.ops) !== h.guard.sha256) {
+    fs.closeSync(fd);
+    return drop(`${h.iso} was replaced since (its volume descriptors and directories are another ISO's)`);
+  }
   let written = 0;
   const buf = Buffer.allocUnsafe(CHUNK);
   const put = (op: JournalOp, from: number | "zeros") => {
@@ -391,7 +430,13 @@ function replayJournal(
       fs.closeSync(jfd);
       fs.rmSync(jpath, { force: true });
       fsyncDir(path.dirname(jpath));
-      if (opts.throwOnBack) throw e;
+      if (opts.throwOnBack) {
+        const err = new Error(
+          `${h.iso}: the in-place update failed (${(e as Error).message}); the old ISO was put back`,
+        ) as NodeJS.ErrnoException;
+        err.code = (e as NodeJS.ErrnoException).code;
+        throw err;
+      }
       return { outcome: "back", why: (e as Error).message, written };
     }
   } finally {
@@ -747,6 +792,8 @@ export interface IsoUpdateResult {
   size: number;
   /** Bytes written into the ISO. */
   written: number;
+  /** Write calls into the ISO (the fault hook counts these). */
+  writes: number;
   changed: string[];
 }
 
@@ -799,6 +846,7 @@ export function applyUpdate(
       ino: isoSt.ino.toString(),
       oldSize,
       newSize,
+      guard: { length: Math.min(oldSize, GUARD_BYTES), sha256: guardHash(isoFd, Math.min(oldSize, GUARD_BYTES), jops) },
       ops: jops,
     };
     const hb = Buffer.from(JSON.stringify(header), "utf8");
@@ -892,13 +940,14 @@ export function applyUpdate(
     jfd = undefined;
 
     // 3. commit: the journal in place (the point from which the new ISO is what recovery makes), then replay it
+    faultPoint("journal");
     hooks.beforeCommit?.(sha256, newSize);
     fs.renameSync(tmp, jpath);
     fsyncDir(path.dirname(jpath));
     const r = replayJournal(jpath, { faults: true, throwOnBack: true });
     if (r.outcome !== "forward") throw new Error(`iso-update: the journal of ${iso} was dropped: ${r.why}`);
     const written = ops.reduce((n, op) => n + op.length, 0);
-    return { sha256, size: newSize, written, changed: plan.changed };
+    return { sha256, size: newSize, written, writes: r.written, changed: plan.changed };
   } finally {
     if (jfd !== undefined) fs.closeSync(jfd);
     fs.rmSync(tmp, { force: true });
