@@ -21,8 +21,12 @@
  * - the media have the same files and folders, with the same names;
  * - each file is unchanged (its size, inode, mtime and ctime as recorded when the ISO was written; else compared
  *   with the ISO's copy), or keeps its block count, or is in the tail (boot.wim, the BCD stores);
- * - boot.wim only grew at its end: every byte of it between its first block and the block holding its old end is
- *   compared with the ISO's copy (the comparison runs in the same pass that hashes the new ISO).
+ * - boot.wim was only appended to: wimlib's in-place append (wimlib src/write.c, `overwrite_wim_inplace`: "(OLD)
+ *   Resources ... (OLD) Blob table ... (NEW) Resources ..."; it seeks to the end of the old XML data, or of the
+ *   old integrity table, or of the old blob table when no image changed, and rewrites the header) keeps every byte
+ *   between the header and the end of the old blob table, which the old header (the ISO's copy) locates. Those
+ *   bytes, from boot.wim's second block to the block holding that end, are compared with the media's boot.wim in
+ *   the same pass that hashes the new ISO; the first block and everything after are written anew.
  *
  * Crash safety (ext4 has no reflink, so no copy-on-write clone): a redo/undo journal beside the ISO
  * (`.<name>.winpe-lab-journal`) holds every byte to write, the old bytes it replaces, the ISO's inode and a sha256
@@ -501,6 +505,22 @@ interface PlanOp {
   meta: boolean;
 }
 
+/** Bytes of a WIM header (wimlib `struct wim_header_disk`, the WIM format's header). */
+const WIM_HEADER_BYTES = 208;
+
+/**
+ * The end of what wimlib's in-place append keeps of a WIM: the end of its blob table (resource header at 0x30: a
+ * 7-byte size, a flags byte, an 8-byte offset), or its header when it has none. Undefined when `h` is not a WIM
+ * header or the blob table lies outside the file.
+ */
+export function wimKeptEnd(h: Buffer, fileSize: number): number | undefined {
+  if (h.length < WIM_HEADER_BYTES || h.toString("latin1", 0, 8) !== "MSWIM\0\0\0") return undefined;
+  const size = Number(h.readBigUInt64LE(0x30) & 0xffffffffffffffn);
+  const offset = Number(h.readBigUInt64LE(0x38));
+  const end = offset === 0 ? WIM_HEADER_BYTES : offset + size;
+  return end >= WIM_HEADER_BYTES && end <= fileSize ? end : undefined;
+}
+
 /** What an in-place update will do. */
 export interface UpdatePlan {
   iso: string;
@@ -667,9 +687,12 @@ export function planUpdate(inp: PlanInput): PlanResult {
     let rewriteFrom: number | undefined;
     const tailSources: PlanOp[] = [];
     if (wimChanged) {
-      if (newWim < oldWim)
+      // where the old WIM's own data end (its header, WIM format: blob table resource header at 0x30)
+      const oldKeep = wimKeptEnd(read(wimStart, Math.min(oldWim, WIM_HEADER_BYTES)), oldWim);
+      if (oldKeep === undefined) return fallback("boot.wim in the ISO has no WIM header that locates its blob table");
+      if (newWim < oldKeep)
         return fallback(`boot.wim shrank from ${oldWim} to ${newWim} bytes (rebuilt?): its copy cannot be kept`);
-      const keptBlocks = Math.floor(oldWim / ISO_BLOCK);
+      const keptBlocks = Math.floor(oldKeep / ISO_BLOCK);
       changed.push(`${wimRel} (${oldWim} -> ${newWim} bytes)`);
       if (keptBlocks >= 1) {
         ops.push({ offset: wimStart, length: ISO_BLOCK, src: { kind: "file", file: wim.abs, offset: 0 }, meta: false });
@@ -768,6 +791,61 @@ export function planUpdate(inp: PlanInput): PlanResult {
 // ---------------------------------------------------------------------------------------------------------------
 // the update
 
+/** A piece of the new ISO to hash: bytes of `fd` at `at` (the old ISO or the journal), or zeros (no fd). */
+interface HashChunk {
+  fd?: number;
+  at?: number;
+  n: number;
+  /** boot.wim bytes (at `at` in the media's boot.wim) that must equal this chunk's bytes from `skip` on. */
+  cmp?: { at: number; n: number; skip: number };
+}
+
+function readAsync(fd: number, b: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (got: number) => {
+      if (got >= b.length) return resolve();
+      fs.read(fd, b, got, b.length - got, position + got, (err, n) => {
+        if (err) return reject(err);
+        if (n <= 0) return reject(new IsoFormatError(`short read at byte ${position + got}`));
+        step(got + n);
+      });
+    };
+    step(0);
+  });
+}
+
+/**
+ * Feed `chunks` to `h` in order, comparing each chunk's boot.wim part with `wimFd`; reads are issued one chunk
+ * ahead (double buffers). Returns the boot.wim offset of the first chunk that differs, or undefined.
+ */
+async function hashChunks(chunks: HashChunk[], h: crypto.Hash, wimFd: number | undefined): Promise<number | undefined> {
+  const sets = [0, 1].map(() => ({ a: Buffer.allocUnsafe(CHUNK), b: Buffer.allocUnsafe(CHUNK) }));
+  const load = (i: number): Promise<unknown> => {
+    const c = chunks[i]!;
+    const set = sets[i % 2]!;
+    const reads: Promise<void>[] = [];
+    if (c.fd !== undefined) reads.push(readAsync(c.fd, set.a.subarray(0, c.n), c.at!));
+    if (c.cmp && wimFd !== undefined) reads.push(readAsync(wimFd, set.b.subarray(0, c.cmp.n), c.cmp.at));
+    return Promise.all(reads);
+  };
+  let next = chunks.length > 0 ? load(0) : undefined;
+  try {
+    for (let i = 0; i < chunks.length; i++) {
+      await next;
+      next = i + 1 < chunks.length ? load(i + 1) : undefined;
+      const c = chunks[i]!;
+      const set = sets[i % 2]!;
+      const data = c.fd === undefined ? ZEROS.subarray(0, c.n) : set.a.subarray(0, c.n);
+      if (c.cmp && !set.b.subarray(0, c.cmp.n).equals(data.subarray(c.cmp.skip, c.cmp.skip + c.cmp.n))) return c.cmp.at;
+      h.update(data);
+    }
+    return undefined;
+  } finally {
+    // never leave a read running into a buffer, or on a descriptor the caller closes
+    await next?.catch(() => undefined);
+  }
+}
+
 /** Split ops at the old end (each range wholly inside or wholly past the old ISO). */
 function splitAt(ops: PlanOp[], at: number): PlanOp[] {
   const out: PlanOp[] = [];
@@ -794,6 +872,12 @@ export interface IsoUpdateResult {
   written: number;
   /** Write calls into the ISO (the fault hook counts these). */
   writes: number;
+  /**
+   * Where the time went (ms): `version` (xorriso -version), `plan` (reading the ISO's trees, comparing boot images
+   * and changed files), `journal` (writing and fsyncing it), `hash` (the new ISO's sha256 and boot.wim's kept part
+   * compared), `apply` (the journal replayed into the ISO, fsyncs).
+   */
+  ms: Record<string, number>;
   changed: string[];
 }
 
@@ -803,11 +887,13 @@ export interface IsoUpdateResult {
  * in place and replay it. Returns undefined (nothing written, the journal removed) when boot.wim's kept part
  * differs: a full write follows.
  */
-export function applyUpdate(
+export async function applyUpdate(
   plan: UpdatePlan,
   hooks: { beforeCommit?: (sha256: string, size: number) => void } = {},
-): IsoUpdateResult | { fallback: string } {
+): Promise<IsoUpdateResult | { fallback: string }> {
   const { iso, oldSize, newSize } = plan;
+  const t0 = performance.now();
+  const ms: Record<string, number> = {};
   const ops = splitAt(plan.ops, oldSize);
   const jpath = journalPath(iso);
   const tmp = tempPathFor(jpath);
@@ -889,56 +975,47 @@ export function applyUpdate(
     }
     writeFully(jfd, jh.digest(), jat);
 
+    ms.journal = Math.round(performance.now() - t0);
     // 2. the new ISO's sha256: the new bytes from the journal, the rest from the old ISO; boot.wim's kept part
-    // compared with the media's boot.wim on the way
-    const h = crypto.createHash("sha256");
-    const other = Buffer.allocUnsafe(CHUNK);
+    // compared with the media's boot.wim on the way. Reads run on libuv's thread pool one chunk ahead while this
+    // thread hashes and compares the current one.
     const keep = plan.keep;
     const wimFd = keep ? openSrc(keep.wimFile) : undefined;
-    let cur = 0;
-    const hashOld = (from: number, to: number): string | undefined => {
-      for (let at = from; at < to; ) {
+    const chunks: HashChunk[] = [];
+    const oldChunks = (from: number, to: number) => {
+      for (let at = from; at < to; at += CHUNK) {
         const n = Math.min(CHUNK, to - at);
-        const b = buf.subarray(0, n);
-        readFully(isoFd, b, at, iso);
-        if (keep && wimFd !== undefined && at < keep.isoOffset + keep.length && at + n > keep.isoOffset) {
-          const s = Math.max(at, keep.isoOffset);
-          const e = Math.min(at + n, keep.isoOffset + keep.length);
-          const o = other.subarray(0, e - s);
-          readFully(wimFd, o, keep.wimOffset + (s - keep.isoOffset), keep.wimFile);
-          if (!o.equals(b.subarray(s - at, e - at)))
-            return `boot.wim changed before its old end (byte ${keep.wimOffset + (s - keep.isoOffset)} onward differs from the ISO's copy: rebuilt or edited, not only appended to)`;
+        const c: HashChunk = { fd: isoFd, at, n };
+        if (keep && at < keep.isoOffset + keep.length && at + n > keep.isoOffset) {
+          const st = Math.max(at, keep.isoOffset);
+          const en = Math.min(at + n, keep.isoOffset + keep.length);
+          c.cmp = { at: keep.wimOffset + (st - keep.isoOffset), n: en - st, skip: st - at };
         }
-        h.update(b);
-        at += n;
+        chunks.push(c);
       }
-      return undefined;
     };
+    let cur = 0;
     for (const j of jops) {
-      if (j.offset > cur) {
-        const why = hashOld(cur, j.offset);
-        if (why) return { fallback: why };
-      }
-      for (let at = 0; at < j.length; ) {
+      if (j.offset > cur) oldChunks(cur, j.offset);
+      for (let at = 0; at < j.length; at += CHUNK) {
         const n = Math.min(CHUNK, j.length - at);
-        if (j.payload < 0) h.update(ZEROS.subarray(0, n));
-        else {
-          readFully(jfd, buf.subarray(0, n), payloadStart + j.payload + at, "journal");
-          h.update(buf.subarray(0, n));
-        }
-        at += n;
+        chunks.push(j.payload < 0 ? { n } : { fd: jfd, at: payloadStart + j.payload + at, n });
       }
       cur = j.offset + j.length;
     }
-    if (cur < newSize) {
-      const why = hashOld(cur, newSize);
-      if (why) return { fallback: why };
-    }
+    if (cur < newSize) oldChunks(cur, newSize);
+    const h = crypto.createHash("sha256");
+    const differs = await hashChunks(chunks, h, wimFd);
+    if (differs !== undefined)
+      return {
+        fallback: `boot.wim changed before the end of its old data (byte ${differs} onward differs from the ISO's copy: rebuilt or edited, not only appended to by wimlib)`,
+      };
     const sha256 = h.digest("hex");
     fs.fsyncSync(jfd);
     fs.closeSync(jfd);
     jfd = undefined;
 
+    ms.hash = Math.round(performance.now() - t0 - ms.journal);
     // 3. commit: the journal in place (the point from which the new ISO is what recovery makes), then replay it
     faultPoint("journal");
     hooks.beforeCommit?.(sha256, newSize);
@@ -947,7 +1024,8 @@ export function applyUpdate(
     const r = replayJournal(jpath, { faults: true, throwOnBack: true });
     if (r.outcome !== "forward") throw new Error(`iso-update: the journal of ${iso} was dropped: ${r.why}`);
     const written = ops.reduce((n, op) => n + op.length, 0);
-    return { sha256, size: newSize, written, writes: r.written, changed: plan.changed };
+    ms.apply = Math.round(performance.now() - t0 - ms.journal - ms.hash);
+    return { sha256, size: newSize, written, writes: r.written, changed: plan.changed, ms };
   } finally {
     if (jfd !== undefined) fs.closeSync(jfd);
     fs.rmSync(tmp, { force: true });
@@ -985,7 +1063,10 @@ export async function updateIso(
   const record = readIsoRecord(o.stateDir, iso);
   if (!record) return { fallback: "no record of an earlier write of this ISO by winpe-lab" };
   if (!fs.existsSync(iso)) return { fallback: "the ISO is not there" };
+  let t = performance.now();
   const preparer = await xorrisoPreparer(o.resource);
+  const version = Math.round(performance.now() - t);
+  t = performance.now();
   const p = planUpdate({
     plan,
     iso,
@@ -995,8 +1076,10 @@ export async function updateIso(
     epoch: DEFAULT_ISO_EPOCH,
   });
   if ("fallback" in p) return p;
-  const r = applyUpdate(p.plan, { beforeCommit: o.beforeCommit });
+  const planMs = Math.round(performance.now() - t);
+  const r = await applyUpdate(p.plan, { beforeCommit: o.beforeCommit });
   if ("fallback" in r) return r;
+  r.ms = { version, plan: planMs, ...r.ms };
   const st = statId(iso)!;
   const rec: IsoRecord = {
     version: 1,

@@ -55,7 +55,11 @@ export const openIsoBackend: IsoBackend = {
         keepRecord(r.record);
         say(
           `updated ${iso} in place (${r.changed.length > 0 ? r.changed.join(", ") : "no change"}): ` +
-            `${r.written} of ${r.size} bytes written (${r.writes} writes), ${Date.now() - t0} ms`,
+            `${r.written} of ${r.size} bytes written (${r.writes} writes), ${Date.now() - t0} ms (` +
+            Object.entries(r.ms)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(", ") +
+            ")",
         );
         return { sha256: r.sha256, size: r.size, how: "update" };
       }
