@@ -51,6 +51,8 @@ async function write(inputs: Record<string, unknown>, olds?: Record<string, unkn
         {
           resource: `${TYPE}(${a.isoPath})`,
           onProgress,
+          // e.g. why an ISO is written whole rather than updated in place: kept in the update's output
+          onNotice: (m) => void report(who, m, "info"),
           // an in-place update: from its first byte on, the ISO there is the new one (or, killed, made so)
           beforeInPlace: (sha256) => ledger.record(a.isoPath, sha256, who),
         },
@@ -62,7 +64,8 @@ async function write(inputs: Record<string, unknown>, olds?: Record<string, unkn
   }
   const d = written ?? fileDigests(a.isoPath);
   ledger.record(a.isoPath, d.sha256, who);
-  void report(who, `wrote ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
+  const how = written?.how === "update" ? "updated in place" : "wrote";
+  void report(who, `${how} ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
   return stateFor(D, a, { size: d.size, sha256: d.sha256, state: "present" });
 }
 

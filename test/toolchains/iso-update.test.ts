@@ -83,7 +83,7 @@ async function write(w: Ws, previous?: IsoWritten, noPrompt = true): Promise<Iso
       noPrompt,
       previous: previous ? { sha256: previous.sha256 } : undefined,
     },
-    { resource: "test:iso-update", onProgress: (l) => w.lines.push(l) },
+    { resource: "test:iso-update", onProgress: (l) => w.lines.push(l), onNotice: (l) => w.lines.push(l) },
   );
   if (!r) throw new Error("the open backend returned no digest");
   return r;

@@ -63,7 +63,7 @@ export const openIsoBackend: IsoBackend = {
         );
         return { sha256: r.sha256, size: r.size, how: "update" };
       }
-      say(`writing the whole ISO (no in-place update: ${r.fallback})`);
+      (ctx.onNotice ?? say)(`writing the whole ISO (no in-place update: ${r.fallback})`);
     }
     const plan = planMedia(a.workspace, { arch: a.arch, prompt: !a.noPrompt });
     const before = scanMedia(plan.media);
