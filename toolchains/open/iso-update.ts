@@ -119,6 +119,8 @@ export interface IsoRecord {
   stat: StatId;
   /** The media files the ISO holds, as they were when they were read for it (relative path -> identity). */
   files: Record<string, StatId>;
+  /** How that write went (diagnostics, e.g. for `npm run bench`: where an update's time went). */
+  last?: { how: "full" | "update"; written: number; ms: Record<string, number> };
 }
 
 /** Where the record of `iso` lives: `<stateDir>/iso/<sha256(path)[:24]>.json` (stateDir: `<workspace>/.winpe-lab`). */
@@ -1089,6 +1091,7 @@ export async function updateIso(
     size: r.size,
     stat: st,
     files: p.plan.files,
+    last: { how: "update", written: r.written, ms: r.ms },
   };
   return { ...r, record: rec };
 }

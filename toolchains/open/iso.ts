@@ -39,7 +39,7 @@ export const openIsoBackend: IsoBackend = {
       }
     };
     if (a.previous) {
-      const t0 = Date.now();
+      const t1 = Date.now();
       const r = await updateIso({
         workDir: a.workspace,
         isoPath: iso,
@@ -55,7 +55,7 @@ export const openIsoBackend: IsoBackend = {
         keepRecord(r.record);
         say(
           `updated ${iso} in place (${r.changed.length > 0 ? r.changed.join(", ") : "no change"}): ` +
-            `${r.written} of ${r.size} bytes written (${r.writes} writes), ${Date.now() - t0} ms (` +
+            `${r.written} of ${r.size} bytes written (${r.writes} writes), ${Date.now() - t1} ms (` +
             Object.entries(r.ms)
               .map(([k, v]) => `${k} ${v}`)
               .join(", ") +
@@ -65,6 +65,7 @@ export const openIsoBackend: IsoBackend = {
       }
       (ctx.onNotice ?? say)(`writing the whole ISO (no in-place update: ${r.fallback})`);
     }
+    const t0 = Date.now();
     const plan = planMedia(a.workspace, { arch: a.arch, prompt: !a.noPrompt });
     const before = scanMedia(plan.media);
     const res = await makeMedia(a.workspace, iso, {
@@ -84,6 +85,7 @@ export const openIsoBackend: IsoBackend = {
         size: res.size,
         stat: st,
         files: stableFiles(before, scanMedia(plan.media)),
+        last: { how: "full", written: res.size, ms: { total: Date.now() - t0 } },
       });
     }
     return { sha256: res.sha256, size: res.size, how: "full" };
