@@ -23,7 +23,14 @@ import { runTool } from "../../runtime/exec";
 import { bootCheck } from "../../toolchains/open/boot";
 import { copype } from "../../toolchains/open/copype";
 import { openIsoBackend } from "../../toolchains/open/iso";
-import { isoRecordFile, journalPath, readIsoRecord, statId, writeIsoRecord } from "../../toolchains/open/iso-update";
+import {
+  isoRecordFile,
+  journalPath,
+  lockHolders,
+  readIsoRecord,
+  statId,
+  writeIsoRecord,
+} from "../../toolchains/open/iso-update";
 import { makeMedia } from "../../toolchains/open/makemedia";
 import type { Arch } from "../../toolchains/open/media";
 import { wimUpdate } from "../../toolchains/open/wim";
@@ -353,6 +360,34 @@ describe("fallbacks: the whole ISO is written, and the progress says why", () =>
     cur = await write(w, cur, true);
     expect(cur.how).toBe("full");
   }, 60_000);
+
+  it("a VM running from the ISO (QEMU locks it): the whole ISO is written and renamed, the VM keeps its file", async () => {
+    const qemu = spawn(
+      "qemu-system-x86_64",
+      ["-machine", "q35", "-m", "128", "-cdrom", w.iso, "-display", "none", "-serial", "none", "-net", "none", "-S"],
+      { stdio: "ignore" },
+    );
+    const exited = new Promise<void>((r) => qemu.on("exit", () => r()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (lockHolders(w.iso).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(lockHolders(w.iso).length).toBeGreaterThan(0);
+      const inode = fs.statSync(w.iso).ino;
+      setTestsigning(w, false);
+      cur = await write(w, cur);
+      await expectSameAsFullWrite(w, cur, "full");
+      expect(why()).toMatch(/another process holds a lock on the ISO .*a VM running from it/);
+      expect(fs.statSync(w.iso).ino).not.toBe(inode);
+      expect(qemu.exitCode).toBeNull(); // still running, on the old file
+    } finally {
+      qemu.kill("SIGKILL");
+      await exited;
+    }
+    // the VM gone, the next edit is in place again
+    setTestsigning(w, true);
+    cur = await write(w, cur);
+    await expectSameAsFullWrite(w, cur, "update");
+  }, 120_000);
 
   it("delete's forget removes the record (and its folder)", () => {
     expect(fs.existsSync(isoRecordFile(w.stateDir, w.iso))).toBe(true);

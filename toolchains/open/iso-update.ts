@@ -523,6 +523,35 @@ export function wimKeptEnd(h: Buffer, fileSize: number): number | undefined {
   return end >= WIM_HEADER_BYTES && end <= fileSize ? end : undefined;
 }
 
+/**
+ * Processes holding a lock on `file` (from /proc/locks: POSIX, OFD and flock locks, e.g. QEMU's image locks on a
+ * `-cdrom` it runs from): their pids (-1 for an OFD lock, which has no owner process). Empty where /proc/locks
+ * cannot be read.
+ */
+export function lockHolders(file: string): number[] {
+  let text: string;
+  let dev: bigint;
+  let ino: bigint;
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    dev = st.dev;
+    ino = st.ino;
+    text = fs.readFileSync("/proc/locks", "utf8");
+  } catch {
+    return [];
+  }
+  // glibc's dev_t: major = bits 8-19 and 32-43, minor = bits 0-7 and 20-31
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  const out: number[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\d+:\s+(?:->\s+)?\S+\s+\S+\s+\S+\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
+    if (!m) continue;
+    if (BigInt(`0x${m[2]}`) === major && BigInt(`0x${m[3]}`) === minor && BigInt(m[4]!) === ino) out.push(Number(m[1]));
+  }
+  return out;
+}
+
 /** What an in-place update will do. */
 export interface UpdatePlan {
   iso: string;
@@ -1065,6 +1094,13 @@ export async function updateIso(
   const record = readIsoRecord(o.stateDir, iso);
   if (!record) return { fallback: "no record of an earlier write of this ISO by winpe-lab" };
   if (!fs.existsSync(iso)) return { fallback: "the ISO is not there" };
+  const holders = lockHolders(iso);
+  if (holders.length > 0)
+    return {
+      fallback:
+        `another process holds a lock on the ISO (${holders.map((p) => (p > 0 ? `pid ${p}` : "an open file")).join(", ")}: ` +
+        "a VM running from it?); a new file is renamed over it, so that process keeps reading the old one",
+    };
   let t = performance.now();
   const preparer = await xorrisoPreparer(o.resource);
   const version = Math.round(performance.now() - t);
