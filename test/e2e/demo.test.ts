@@ -44,12 +44,12 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
   });
 
   /**
-   * WinPeIso changed the ISO in place (its only tool run `xorriso -version`, no xorriso write), and the result is
-   * byte for byte the ISO a full write (makeMedia: xorriso) of the same working folder makes.
+   * WinPeIso changed the ISO in place (no tool run: no xorriso write, and the writer known from the ISO's record),
+   * and the result is byte for byte the ISO a full write (makeMedia: xorriso) of the same working folder makes.
    */
   async function expectIsoUpdatedInPlace(mark: number): Promise<void> {
     const runs = d.toolLinesSince(mark).filter((l) => String(l.resource).startsWith("WinPeIso"));
-    expect(runs.map((l) => `${l.tool} ${(l.argv as string[]).join(" ")}`)).toEqual(["xorriso -version"]);
+    expect(runs.map((l) => `${l.tool} ${(l.argv as string[]).join(" ")}`)).toEqual([]);
     const ref = path.join(d.dir, "full-write.iso");
     await makeMedia(d.workspace, ref, { force: true, arch });
     expect(fs.readFileSync(d.isoPath).equals(fs.readFileSync(ref)), "the updated ISO differs from a full write").toBe(

@@ -30,6 +30,8 @@ import {
   readIsoRecord,
   statId,
   writeIsoRecord,
+  writerKey,
+  xorrisoPreparer,
 } from "../../toolchains/open/iso-update";
 import { makeMedia } from "../../toolchains/open/makemedia";
 import type { Arch } from "../../toolchains/open/media";
@@ -360,6 +362,35 @@ describe("fallbacks: the whole ISO is written, and the progress says why", () =>
     cur = await write(w, cur, true);
     expect(cur.how).toBe("full");
   }, 60_000);
+
+  it("the writer: known from the record while xorriso is the same, asked again otherwise; another writer's ISO is rewritten", async () => {
+    setTestsigning(w, false);
+    cur = await write(w, cur);
+    expect(cur.how).toBe("update");
+    const rec = readIsoRecord(w.stateDir, w.iso)!;
+    expect(rec.writer?.preparer).toBe(await xorrisoPreparer("test:iso-update"));
+    expect(rec.writer?.key).toBe(writerKey());
+    // the same xorriso: no tool run (no "version" part in the time breakdown)
+    setTestsigning(w, true);
+    cur = await write(w, cur);
+    expect(cur.how).toBe("update");
+    expect(w.lines.join("\n")).not.toMatch(/\(version \d+/);
+    // another key (xorriso or a library upgraded): xorriso is asked; still the same writer here, so in place
+    writeIsoRecord(w.stateDir, { ...readIsoRecord(w.stateDir, w.iso)!, writer: { key: "other", preparer: "x" } });
+    setTestsigning(w, false);
+    cur = await write(w, cur);
+    await expectSameAsFullWrite(w, cur, "update");
+    expect(w.lines.join("\n")).toMatch(/\(version \d+/);
+    // an ISO whose preparer names another xorriso (as if written before an upgrade): written whole
+    const fd = fs.openSync(w.iso, "r+");
+    fs.writeSync(fd, Buffer.from("XORRISO-0.0.1"), 0, 13, 16 * 2048 + 446);
+    fs.closeSync(fd);
+    writeIsoRecord(w.stateDir, { ...readIsoRecord(w.stateDir, w.iso)!, stat: statId(w.iso)!, writer: undefined });
+    setTestsigning(w, true);
+    cur = await write(w, { ...cur });
+    await expectSameAsFullWrite(w, cur, "full");
+    expect(why()).toMatch(/the ISO was written by XORRISO-0\.0\.1 .*; the xorriso here is XORRISO-/);
+  }, 120_000);
 
   it("a VM running from the ISO (QEMU locks it): the whole ISO is written and renamed, the VM keeps its file", async () => {
     const qemu = spawn(

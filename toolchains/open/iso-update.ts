@@ -15,9 +15,10 @@
  *   write) has its sha256, equal to what the resource's state says, and its size, inode, mtime and ctime, equal to
  *   the file's now (the digest cache's rule, runtime/digest.ts);
  * - it has our layout: application identifier {@link ISO_LAYOUT}, the label, the fixed date, Rock Ridge and Joliet,
- *   the data preparer identifier of the xorriso, libisoburn, libisofs and libburn installed now (`xorriso -version`:
- *   another version could lay the same media out differently), El Torito entries whose images are the workspace's
- *   boot images now (compared byte for byte), and every file's extent where the layout puts it;
+ *   the data preparer identifier of the xorriso, libisoburn, libisofs and libburn installed now (another version
+ *   could lay the same media out differently: known from the record while {@link writerKey} is unchanged, else from
+ *   `xorriso -version`), El Torito entries whose images are the workspace's boot images now (compared byte for
+ *   byte), and every file's extent where the layout puts it;
  * - the media have the same files and folders, with the same names;
  * - each file is unchanged (its size, inode, mtime and ctime as recorded when the ISO was written; else compared
  *   with the ISO's copy), or keeps its block count, or is in the tail (boot.wim, the BCD stores);
@@ -121,6 +122,55 @@ export interface IsoRecord {
   files: Record<string, StatId>;
   /** How that write went (diagnostics, e.g. for `npm run bench`: where an update's time went). */
   last?: { how: "full" | "update"; written: number; ms: Record<string, number> };
+  /**
+   * The xorriso that wrote it: {@link writerKey} then, and the data preparer identifier it writes (read from the
+   * ISO). While the key is the same, an update needs no `xorriso -version` to know the writer has not changed.
+   */
+  writer?: { key: string; preparer: string };
+}
+
+/**
+ * What identifies the installed xorriso without running it: the binary `xorriso` resolves to on PATH (its real
+ * path and identity), Debian's package database (`/var/lib/dpkg/status` changes whenever a package, libisofs or
+ * libburn among them, is installed, upgraded or removed) and LD_LIBRARY_PATH. Undefined where there is no dpkg
+ * database or no xorriso on PATH (then `xorriso -version` is asked every time).
+ */
+export function writerKey(): string | undefined {
+  let exe: string | undefined;
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, "xorriso");
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) {
+        exe = fs.realpathSync(p);
+        break;
+      }
+    } catch {
+      // next
+    }
+  }
+  const dpkg = statId("/var/lib/dpkg/status");
+  const bin = exe ? statId(exe) : undefined;
+  if (!exe || !bin || !dpkg) return undefined;
+  return crypto
+    .createHash("sha256")
+    .update(JSON.stringify({ exe, bin, dpkg, ld: process.env.LD_LIBRARY_PATH ?? "" }))
+    .digest("hex");
+}
+
+/** The data preparer identifier an ISO carries (its primary volume descriptor), or undefined. */
+export function isoPreparer(iso: string): string | undefined {
+  try {
+    const fd = fs.openSync(iso, "r");
+    try {
+      return readIsoImage(fdReader(fd, fs.readSync), fs.fstatSync(fd).size).pvd.preparerId;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where the record of `iso` lives: `<stateDir>/iso/<sha256(path)[:24]>.json` (stateDir: `<workspace>/.winpe-lab`). */
@@ -1102,7 +1152,10 @@ export async function updateIso(
         "a VM running from it?); a new file is renamed over it, so that process keeps reading the old one",
     };
   let t = performance.now();
-  const preparer = await xorrisoPreparer(o.resource);
+  // the writer: from the record while xorriso and the package database are what they were, else xorriso's word
+  const key = writerKey();
+  const known = key !== undefined && record.writer?.key === key ? record.writer.preparer : undefined;
+  const preparer = known ?? (await xorrisoPreparer(o.resource));
   const version = Math.round(performance.now() - t);
   t = performance.now();
   const p = planUpdate({
@@ -1117,7 +1170,7 @@ export async function updateIso(
   const planMs = Math.round(performance.now() - t);
   const r = await applyUpdate(p.plan, { beforeCommit: o.beforeCommit });
   if ("fallback" in r) return r;
-  r.ms = { version, plan: planMs, ...r.ms };
+  r.ms = { ...(known ? {} : { version }), plan: planMs, ...r.ms };
   const st = statId(iso)!;
   const rec: IsoRecord = {
     version: 1,
@@ -1128,6 +1181,7 @@ export async function updateIso(
     stat: st,
     files: p.plan.files,
     last: { how: "update", written: r.written, ms: r.ms },
+    ...(key ? { writer: { key, preparer } } : {}),
   };
   return { ...r, record: rec };
 }

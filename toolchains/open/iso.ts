@@ -10,12 +10,14 @@ import type { IsoBackend, IsoWritten } from "../types";
 import {
   forgetIsoRecord,
   interruptedUpdate,
+  isoPreparer,
   recoverIsoJournal,
   scanMedia,
   stableFiles,
   statId,
   updateIso,
   writeIsoRecord,
+  writerKey,
 } from "./iso-update";
 import { ISO_LAYOUT, makeMedia, planMedia } from "./makemedia";
 
@@ -68,6 +70,7 @@ export const openIsoBackend: IsoBackend = {
     const t0 = Date.now();
     const plan = planMedia(a.workspace, { arch: a.arch, prompt: !a.noPrompt });
     const before = scanMedia(plan.media);
+    const keyBefore = writerKey();
     const res = await makeMedia(a.workspace, iso, {
       force: true,
       arch: a.arch,
@@ -76,6 +79,8 @@ export const openIsoBackend: IsoBackend = {
       onProgress: ctx.onProgress,
     });
     const st = statId(iso);
+    const preparer = isoPreparer(iso);
+    const key = keyBefore !== undefined && keyBefore === writerKey() && preparer ? keyBefore : undefined;
     if (st) {
       keepRecord({
         version: 1,
@@ -86,6 +91,7 @@ export const openIsoBackend: IsoBackend = {
         stat: st,
         files: stableFiles(before, scanMedia(plan.media)),
         last: { how: "full", written: res.size, ms: { total: Date.now() - t0 } },
+        ...(key && preparer ? { writer: { key, preparer } } : {}),
       });
     }
     return { sha256: res.sha256, size: res.size, how: "full" };
