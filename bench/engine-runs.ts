@@ -157,7 +157,8 @@ export async function runLab(opts: {
     if (opts.previews) samples["preview-flip"] = await timed(t, "preview (testsigning off)", () => preview(d.stack));
     samples.flip = await timed(t, "up (testsigning off)", () => up(d.stack));
     samples.flip.extra = isoAnatomy(d);
-    samples["noop-dist"] = await noopFromDist(d, t);
+    const probe = await noopFromDist(d, t);
+    if (probe) samples["noop-dist"] = probe;
     samples.destroy = await timed(t, "destroy", () => destroy(d.stack));
   } finally {
     if (opts.keep) log(`  kept ${d.dir}`);
@@ -171,8 +172,10 @@ export async function runLab(opts: {
  * `npm run setup` builds for the providers anyway) instead of being transpiled from resources/*.ts by ts-node at
  * every run. Same resources, same inputs: the engine sees no change.
  */
-async function noopFromDist(d: DemoStack, t: Target): Promise<Sample> {
+async function noopFromDist(d: DemoStack, t: Target): Promise<Sample | undefined> {
   const index = path.join(d.dir, "program", "index.ts");
+  // since issue 19 the test program is already `index.js` requiring dist/: nothing to probe
+  if (!fs.existsSync(index)) return undefined;
   const original = fs.readFileSync(index, "utf8");
   fs.writeFileSync(index, original.replace(/(["'])((?:\.\.\/)+)resources\//g, "$1$2dist/resources/"));
   try {
