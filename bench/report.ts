@@ -254,6 +254,7 @@ function isoParts(samples: Samples, scale: Scale, sc: Scenario): string {
   if (!Number.isFinite(inPlace)) return "not recorded";
   if (inPlace < 1) return `written whole (${Math.round(e("iso_totalMs"))} ms)`;
   const parts = ["version", "plan", "journal", "hash", "apply"]
+    .filter((k) => Number.isFinite(e(`iso_${k}Ms`)))
     .map((k) => `${k} ${Math.round(e(`iso_${k}Ms`))}`)
     .join(", ");
   return `in place, ${(e("isoWritten") / 1024).toFixed(0)} KiB written; ${parts} ms`;
