@@ -96,6 +96,7 @@ const MODULE_TYPES: Record<string, string> = {
   "image-commit": "ImageCommit",
   "winpe-iso": "WinPeIso",
   "vm-boot-media": "VmBootMedia",
+  "workspace-claim": "WorkspaceClaim",
 };
 
 /** Timing-hook lines summarized: provider ms by `Type.method`, plus `program` (program process lifetime). */

@@ -1,7 +1,8 @@
 /**
  * The engine floor (bench only): the winpe-lab program's resource graph with every provider short-circuited.
  *
- * It registers the same eight dynamic resources as resources/program.ts (same type names, same dependencies,
+ * It registers the same dynamic resources as resources/program.ts (the working folder's claim, when the recorded
+ * stack has one, and the eight steps) (same type names, same dependencies,
  * same input values: the real stack's recorded inputs from `WINPE_FLOOR_SHAPES`, secrets as secrets), through the
  * product's own `providerShell`; the program folder's own node_modules/winpe-lab (bench/floor.ts) makes the shells
  * load bench/floor-provider.js, whose methods return at once. It does no program-time work of its own (no project
@@ -76,7 +77,11 @@ class Floor extends pulumi.dynamic.Resource {
   }
 }
 
-const cert = new Floor("TestCertificate", inputsOf("TestCertificate")).o;
+// the working folder's claim first, every other resource depending on it (as resources/program.ts does)
+const claim = shapes.WorkspaceClaim ? new Floor("WorkspaceClaim", inputsOf("WorkspaceClaim")) : undefined;
+const opts: pulumi.CustomResourceOptions = claim ? { dependsOn: [claim] } : {};
+
+const cert = new Floor("TestCertificate", inputsOf("TestCertificate"), opts).o;
 const signing = pulumi
   .all([cert.certPem, cert.keyPem, cert.thumbprint])
   .apply(([certPem, keyPem, thumbprint]) => ({ certPem, keyPem, thumbprint }));
@@ -84,15 +89,19 @@ const signing = pulumi
 const revisions = { ...(shapes.DriverBuild.inputs.revisions as Record<string, string>) };
 const driverName = Object.keys(revisions).find((n) => n.toLowerCase().endsWith(".sys"));
 if (driverName && rev !== "0") revisions[driverName] = fake(`${revisions[driverName]}:${rev}`);
-const buildRes = new Floor("DriverBuild", { ...inputsOf("DriverBuild"), signing, revisions });
+const buildRes = new Floor("DriverBuild", { ...inputsOf("DriverBuild"), signing, revisions }, opts);
 
 const bcdIn = inputsOf("BcdSettings");
-const bcd = new Floor("BcdSettings", {
-  ...bcdIn,
-  flags: { ...(bcdIn.flags as Record<string, string>), testsigning },
-}).o;
+const bcd = new Floor(
+  "BcdSettings",
+  {
+    ...bcdIn,
+    flags: { ...(bcdIn.flags as Record<string, string>), testsigning },
+  },
+  opts,
+).o;
 
-const image = new Floor("MountedImage", inputsOf("MountedImage")).o;
+const image = new Floor("MountedImage", inputsOf("MountedImage"), opts).o;
 const ref = pulumi
   .all([image.toolchain, image.wim, image.index, image.mountDir, image.privateDir, image.holder])
   .apply(([toolchain, wim, index, mountDir, privateDir, holder]) => ({
@@ -113,8 +122,12 @@ for (const [dest, f] of Object.entries(recordedFiles)) {
     revision: cert.thumbprint.apply((t: string) => fake(`${revisions[name]}:${name === driverName ? t : ""}`)),
   };
 }
-const inject = new Floor("InjectedFiles", { mount: ref, files: pulumi.output(files) }, { dependsOn: [buildRes] }).o;
-const commit = new Floor("ImageCommit", { mount: ref, files: inject.staged, contentHash: inject.contentHash }).o;
+const inject = new Floor(
+  "InjectedFiles",
+  { mount: ref, files: pulumi.output(files) },
+  { dependsOn: [...(claim ? [claim] : []), buildRes] },
+).o;
+const commit = new Floor("ImageCommit", { mount: ref, files: inject.staged, contentHash: inject.contentHash }, opts).o;
 
 const recordedHashes = shapes.WinPeIso.inputs.contentHashes as Record<string, string>;
 const stores = bcdIn.stores as string[];
@@ -126,8 +139,9 @@ const contentHashes = pulumi.all([commit.wimSha256, bcd.storeHashes]).apply(([wi
   }
   return h;
 });
-const iso = new Floor("WinPeIso", { ...inputsOf("WinPeIso"), contentHashes }).o;
-const vm = new Floor("VmBootMedia", { ...inputsOf("VmBootMedia"), isoPath: iso.isoPath, isoSha256: iso.sha256 }).o;
+const iso = new Floor("WinPeIso", { ...inputsOf("WinPeIso"), contentHashes }, opts).o;
+const vm = new Floor("VmBootMedia", { ...inputsOf("VmBootMedia"), isoPath: iso.isoPath, isoSha256: iso.sha256 }, opts)
+  .o;
 
 export const isoPath = iso.isoPath;
 export const isoSha256 = iso.sha256;

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
+import * as ts from "typescript";
 import { writeProgram } from "../test/helpers/demo-stack";
 import { openStack, REPO_ROOT, scratchDir } from "../test/helpers/pulumi";
 import type { FloorShape } from "./floor-program";
@@ -93,12 +94,21 @@ export interface FloorStack {
 export async function openFloorStack(shapesFile: string, name: string): Promise<FloorStack> {
   const dir = scratchDir("bench-floor");
   const programDir = path.join(dir, "program");
-  writeProgram(programDir, "winpe-floor"); // the same Pulumi.yaml as the real program's
-  const rel = path
-    .relative(programDir, path.join(REPO_ROOT, "bench", "floor-program"))
-    .split(path.sep)
-    .join("/");
-  fs.writeFileSync(path.join(programDir, "index.ts"), `export * from "${rel}";\n`);
+  writeProgram(programDir, "winpe-floor"); // the same Pulumi.yaml as the real program's (`main: index.js`)
+  // the floor program as compiled JS, like the real program (dist/): transpiled here, its provider shell from dist/
+  const src = fs.readFileSync(path.join(REPO_ROOT, "bench", "floor-program.ts"), "utf8");
+  const js = ts
+    .transpileModule(src, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    })
+    .outputText.replace(
+      /require\("\.\.\/resources\/providers\/shell"\)/,
+      `require(${JSON.stringify(path.join(REPO_ROOT, "dist", "resources", "providers", "shell.js"))})`,
+    );
+  if (!js.includes(path.join("dist", "resources", "providers", "shell.js")))
+    throw new Error("bench: the floor program no longer imports ../resources/providers/shell");
+  fs.writeFileSync(path.join(programDir, "floor-program.js"), js);
+  fs.writeFileSync(path.join(programDir, "index.js"), 'module.exports = require("./floor-program.js");\n');
   // the shells load `winpe-lab/providers/<impl>` by module resolution from the program folder: a package.json of
   // its own (so Node's self-reference to the checkout does not apply) and a node_modules/winpe-lab whose
   // providers/<impl>.js are the floor's immediate providers

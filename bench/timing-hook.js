@@ -2,7 +2,8 @@
  * Bench-only timing hook, preloaded into the engine's Node processes with `NODE_OPTIONS=--require <this file>`
  * (never by the product). When `WINPE_BENCH_TIMING` names a file it appends one JSON line per:
  * - provider method call (`check`, `diff`, `create`, `update`, `read`, `delete`) of a compiled provider module
- *   under `dist/resources/providers/`, with its duration: {pid, role, module, method, startMs, ms};
+ *   (`winpe-lab/providers/<name>`, or a path under `dist/resources/providers/`), with its duration:
+ *   {pid, role, module, method, startMs, ms};
  * - first load of such a module (require time, e.g. zod and the toolchain modules): method "load";
  * - process exit: {pid, role, method: "exit", ms: process uptime} (role: program | provider | other).
  * The provider shells call `require(...)` on every method call (cached by Node after the first), so wrapping what
@@ -24,7 +25,8 @@ if (file) {
       // diagnostics only
     }
   };
-  const PROVIDER_RE = /dist[\\/]resources[\\/]providers[\\/]([\w-]+)\.js$/;
+  // the shells load `winpe-lab/providers/<name>` (module resolution, since issue 19); older ones a dist/ path
+  const PROVIDER_RE = /(?:dist[\\/]resources[\\/]providers[\\/]|^winpe-lab\/providers\/)([\w-]+)(?:\.js)?$/;
   const wrapped = new Map();
   const origLoad = Module._load;
   // WINPE_BENCH_TIMING_LOADS=<ms>: also record every module load in the program process slower than <ms>

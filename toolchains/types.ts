@@ -113,19 +113,44 @@ export interface CertBackend {
   remove(c: CertMaterial & { subject: string; certDir: string }, ctx: StepContext): Promise<void>;
 }
 
+/** What an ISO write produced, when the backend knows it without reading the ISO again. */
+export interface IsoWritten {
+  sha256: string;
+  size: number;
+  /** `update`: the ISO was changed in place (only what changed was written); `full`: written anew. */
+  how: "full" | "update";
+}
+
 /** Writes the bootable ISO of a WinPE working folder (WinPeIso). */
 export interface IsoBackend {
   readonly toolchain: Toolchain;
   /**
-   * Write the ISO of `workspace` to `isoPath`: through a temporary file beside it, fsynced and renamed, so the ISO
-   * is the old one or the new one, never half of one. `noPrompt`: boot UEFI without waiting for a key.
+   * Write the ISO of `workspace` to `isoPath`, so that the ISO is the old one or the new one, never half of one:
+   * through a temporary file beside it, fsynced and renamed; or, when `previous` names the ISO there (its sha256
+   * as the stack's state records it) and the backend can, by an in-place update that ends in the same bytes and
+   * is journaled (a killed update is finished or undone by {@link cleanInterrupted}). `noPrompt`: boot UEFI
+   * without waiting for a key. `ctx.beforeInPlace` is called with the new ISO's sha256 before the first byte of an
+   * in-place update is written (from then on, recovery makes that ISO).
    */
   write(
-    a: { arch: "amd64" | "arm64"; workspace: string; isoPath: string; noPrompt: boolean },
-    ctx: StepContext,
-  ): Promise<void>;
-  /** Remove what an interrupted write left beside `isoPath`; returns what was removed. */
+    a: {
+      arch: "amd64" | "arm64";
+      workspace: string;
+      isoPath: string;
+      noPrompt: boolean;
+      previous?: { sha256: string };
+    },
+    ctx: StepContext & { beforeInPlace?: (sha256: string) => void },
+  ): Promise<IsoWritten | undefined>;
+  /**
+   * Remove what an interrupted write left beside `isoPath`, and finish (or undo) an interrupted in-place update;
+   * returns what was done, for notices. Run under the ISO lock.
+   */
   cleanInterrupted(isoPath: string): string[];
+  /** Whether an interrupted in-place update of `isoPath` is pending (refresh reports it; nothing is written). */
+  interrupted?(isoPath: string): string | undefined;
+  /** Drop the backend's own bookkeeping of `isoPath` (delete). */
+  forget?(a: { workspace: string; isoPath: string }): void;
 }
 
 /** What DriverBuild asks a toolchain to build. */

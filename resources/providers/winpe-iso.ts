@@ -7,6 +7,7 @@ import { withLock } from "../../runtime/locks";
 import { NotOursError, OutputLedger } from "../../runtime/owned";
 import { progressReporter, report } from "../../runtime/progress";
 import { isoBackend } from "../../toolchains";
+import type { IsoWritten } from "../../toolchains/types";
 import { WinPeIsoDecl } from "../winpe-iso";
 import { InputError } from "./errors";
 import { argsOf, checkArgs, diffArgs, stateFor, stateOf } from "./kit";
@@ -19,7 +20,7 @@ function ledgerOf(workspace: string): OutputLedger {
   return new OutputLedger(path.join(workspace, ".winpe-lab"));
 }
 
-async function write(inputs: Record<string, unknown>) {
+async function write(inputs: Record<string, unknown>, olds?: Record<string, unknown>) {
   const a = argsOf(D, inputs);
   const who = `${TYPE} ${a.isoPath}`;
   const onProgress = progressReporter(who);
@@ -34,20 +35,37 @@ async function write(inputs: Record<string, unknown>) {
     throw e;
   }
   const backend = await isoBackend(a.toolchain);
+  // the ISO the state records there (present, same path and toolchain): a backend may update it in place
+  const old = olds ? stateOf(D, olds) : undefined;
+  const previous =
+    old && old.state === "present" && old.sha256 && old.isoPath === a.isoPath && old.toolchain === a.toolchain
+      ? { sha256: old.sha256 }
+      : undefined;
+  let written: IsoWritten | undefined;
   try {
     await withLock("iso", a.isoPath, who, async () => {
       ledger.intend(a.isoPath, who);
-      for (const t of backend.cleanInterrupted(a.isoPath))
-        void report(who, `removed ${t}, left by an interrupted ISO write`, "warning");
-      await backend.write(a, { resource: `${TYPE}(${a.isoPath})`, onProgress });
+      for (const t of backend.cleanInterrupted(a.isoPath)) void report(who, t, "warning");
+      written = await backend.write(
+        { ...a, previous },
+        {
+          resource: `${TYPE}(${a.isoPath})`,
+          onProgress,
+          // e.g. why an ISO is written whole rather than updated in place: kept in the update's output
+          onNotice: (m) => void report(who, m, "info"),
+          // an in-place update: from its first byte on, the ISO there is the new one (or, killed, made so)
+          beforeInPlace: (sha256) => ledger.record(a.isoPath, sha256, who),
+        },
+      );
     });
   } catch (e) {
     ledger.abandon(a.isoPath);
     throw e;
   }
-  const d = fileDigests(a.isoPath);
+  const d = written ?? fileDigests(a.isoPath);
   ledger.record(a.isoPath, d.sha256, who);
-  void report(who, `wrote ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
+  const how = written?.how === "update" ? "updated in place" : "wrote";
+  void report(who, `${how} ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
   return stateFor(D, a, { size: d.size, sha256: d.sha256, state: "present" });
 }
 
@@ -74,10 +92,10 @@ export async function create(inputs: Record<string, unknown>): Promise<dynamic.C
 
 export async function update(
   _id: string,
-  _olds: Record<string, unknown>,
+  olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<dynamic.UpdateResult> {
-  return { outs: await write(news) };
+  return { outs: await write(news, olds) };
 }
 
 /** Refresh: the ISO deleted or altered by hand is drift (the next up writes it again). */
@@ -86,6 +104,15 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
   if (!fs.existsSync(s.isoPath)) {
     void report(TYPE, `${s.isoPath} is gone; the next up writes it again`, "warning");
     return { id, props: { ...s, state: "missing", size: 0, sha256: "" } };
+  }
+  const journal = (await isoBackend(s.toolchain)).interrupted?.(s.isoPath);
+  if (journal) {
+    void report(
+      TYPE,
+      `${s.isoPath}: an in-place update was interrupted (${journal}); the next up finishes it`,
+      "warning",
+    );
+    return { id, props: { ...s, state: "altered" } };
   }
   const d = fileDigests(s.isoPath);
   const state = d.sha256 === s.sha256 ? "present" : "altered";
@@ -98,7 +125,9 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
   const s = stateOf(D, props);
   const iso = s.isoPath;
   await withLock("iso", iso, TYPE, async () => {
-    (await isoBackend(s.toolchain)).cleanInterrupted(iso);
+    const backend = await isoBackend(s.toolchain);
+    backend.cleanInterrupted(iso);
+    backend.forget?.({ workspace: s.workspace, isoPath: iso });
     // only the ISO as we wrote it: a file changed by someone else since stays
     const kept = ledgerOf(s.workspace).remove(iso, [s.sha256]);
     if (kept) void report(TYPE, kept, "warning");

@@ -78,6 +78,49 @@ describe("bench: statistics, targets, chart", () => {
     expect(t["preview-tools"]).toBe(true);
   });
 
+  it("issue 18's targets: edit over the floor vs the script, tool runs, the ISO step big vs small, no-op, cold", () => {
+    const iso = (upMs: number, stepMs: number, extra: Record<string, number>) =>
+      s(upMs, { tools: 15, steps: { "WinPeIso.update": stepMs, providerTotal: 900 }, extra });
+    const all: Samples = {
+      small: {
+        ...samples.small,
+        noop: { lab: [s(1050)], floor: [s(1000)] },
+        edit: {
+          lab: [iso(4000, 60, { isoInPlace: 1, isoWritten: 4096, iso_hashMs: 5 })],
+          floor: [s(2500)],
+          refNecessary: [s(300, { tools: 6 })],
+        },
+      },
+      big: {
+        cold: { lab: [s(8000)], refFull: [s(3000)], floor: [s(2700)] },
+        edit: {
+          lab: [
+            iso(5500, 480, { isoInPlace: 1, isoWritten: 450_000, iso_hashMs: 400, isoBytes: 421e6, isoSha256Ms: 300 }),
+          ],
+          floor: [s(2500)],
+          refNecessary: [s(2000, { tools: 6 })],
+        },
+      },
+    };
+    const t = evaluateTargets(all, statsOf(all)).filter((x) => x.issue === 18);
+    const by = Object.fromEntries(t.map((x) => [x.id, x]));
+    expect(Object.keys(by).sort()).toEqual([
+      "i18-cold-vs-script-full",
+      "i18-edit-over-floor-vs-script",
+      "i18-edit-tool-runs",
+      "i18-iso-step-big-vs-small",
+      "i18-noop-vs-floor",
+    ]);
+    expect(by["i18-iso-step-big-vs-small"]!.met).toBe(false); // 8x
+    expect(by["i18-iso-step-big-vs-small"]!.detail).toMatch(/big: in place, 439 KiB written; .*hash 400/);
+    expect(by["i18-edit-tool-runs"]!.value).toBe("15 vs 6");
+    expect(by["i18-edit-tool-runs"]!.met).toBe(false);
+    expect(by["i18-noop-vs-floor"]!.met).toBe(true); // 1.05x
+    expect(by["i18-cold-vs-script-full"]!.met).toBe(false); // 2.67x
+    expect(by["i18-edit-over-floor-vs-script"]!.value).toMatch(/^1\.50x/); // (5.5 - 2.5) / 2
+    expect(by["i18-edit-over-floor-vs-script"]!.met).toBe(false);
+  });
+
   it("draws an SVG with the scenarios and the variants", () => {
     const svg = chartSvg(statsOf(samples), ["small"], "title", 400);
     expect(svg.startsWith("<svg")).toBe(true);

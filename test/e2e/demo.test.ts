@@ -10,6 +10,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
+import { makeMedia } from "../../toolchains/open/makemedia";
 import { snapshot, snapshotDiff } from "../bad-inputs/workspace";
 import {
   type DemoArch,
@@ -41,6 +42,21 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
   afterAll(async () => {
     if (d) await d.cleanup();
   });
+
+  /**
+   * WinPeIso changed the ISO in place (no tool run: no xorriso write, and the writer known from the ISO's record),
+   * and the result is byte for byte the ISO a full write (makeMedia: xorriso) of the same working folder makes.
+   */
+  async function expectIsoUpdatedInPlace(mark: number): Promise<void> {
+    const runs = d.toolLinesSince(mark).filter((l) => String(l.resource).startsWith("WinPeIso"));
+    expect(runs.map((l) => `${l.tool} ${(l.argv as string[]).join(" ")}`)).toEqual([]);
+    const ref = path.join(d.dir, "full-write.iso");
+    await makeMedia(d.workspace, ref, { force: true, arch });
+    expect(fs.readFileSync(d.isoPath).equals(fs.readFileSync(ref)), "the updated ISO differs from a full write").toBe(
+      true,
+    );
+    fs.rmSync(ref);
+  }
 
   async function bcdFromIso(): Promise<string> {
     const data = await extractFromIso(d.isoPath, "/EFI/Microsoft/Boot/BCD", d.dir);
@@ -220,6 +236,7 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     expect(build.find((l) => l.tool === "clang")?.argv).toContain(file);
     expect(build.find((l) => l.tool === "lld-link")?.argv.find((a) => a.startsWith("/out:"))).toMatch(/sioctl\.sys$/);
     expect(build.filter((l) => l.argv.some((a) => a.includes("ioctlapp")))).toEqual([]);
+    await expectIsoUpdatedInPlace(mark);
   });
 
   it("testsigning off: only BcdSettings, WinPeIso and VmBootMedia change; the WIM is not touched", async () => {
@@ -235,9 +252,11 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
       "WinPeIso",
     ]);
     const upEvents: EngineEvent[] = [];
+    const mark = d.toolLineCount();
     await d.stack.up({ onEvent: (e) => upEvents.push(e) });
     expect(opsByType(upEvents).update).toEqual(["BcdSettings", "VmBootMedia", "WinPeIso"]);
     expect(sha256(fs.readFileSync(d.wim))).toBe(wimBefore);
+    await expectIsoUpdatedInPlace(mark);
     const bcd = await bcdFromIso();
     const def = await hivex(bcd, "\\Objects\\{9dea862c-5cdd-4e70-acc1-f32b344d4795}\\Elements\\23000003", false);
     expect(await hivex(bcd, `\\Objects\\${def}\\Elements\\16000049`)).toBe("00");

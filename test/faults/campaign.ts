@@ -238,9 +238,15 @@ export function faultPoints(arch: DemoArch): PointDef[] {
       update: true,
     },
     {
-      id: "upd.iso.rename",
-      where: "update: new temporary ISO complete, rename over the old ISO pending",
-      fault: (s) => ({ kind: "rename", target: s.isoPath, when: "before" }),
+      id: "upd.iso.journal",
+      where: "update: the in-place ISO update's journal written and fsynced, not yet put in place (the old ISO)",
+      fault: () => ({ kind: "hook", env: { WINPE_LAB_FAULT_ISO_UPDATE: "journal" } }),
+      update: true,
+    },
+    {
+      id: "upd.iso.patch",
+      where: "update: the in-place ISO update stopped after its 4th write into the ISO (journal in place; a mix)",
+      fault: () => ({ kind: "hook", env: { WINPE_LAB_FAULT_ISO_UPDATE: "4" } }),
       update: true,
     },
     {

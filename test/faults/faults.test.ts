@@ -1,7 +1,7 @@
 /**
  * Fault injection (issue 8, part 1): for both demo stacks, `pulumi up` is SIGKILLed at every step boundary and
  * inside every long step (certificate, build, BCD write, mount, inject, commit, ISO write, VM definition and boot
- * check): 23 points per stack, listed in campaign.ts — 18 kill a first `up` and 3 an update (a source edited,
+ * check): 24 points per stack, listed in campaign.ts — 18 kill a first `up` and 4 an update (a source edited,
  * testsigning off) with the whole process tree, as a crash would; 2 kill the CLI alone, as `kill -9 <pid>` would.
  * After each kill, the documented recovery (`pulumi cancel` when the stack is locked, `pulumi refresh
  * --clear-pending-creates`, `pulumi up`: see campaign.ts) must converge to media equal
@@ -9,7 +9,7 @@
  * bookkeeping folder, no temporary file, no ISO, no QEMU, no lock or claim file, boot.wim as copype made it and
  * the BCD stores byte-identical to after copype. The table is printed and written to `.work/faults-report.md`.
  *
- * Time: 12-25 s per point, 2 points at a time: about 6 min for both stacks (46 points) on 2 cores, also inside a
+ * Time: 12-25 s per point, 2 points at a time: about 6 min for both stacks (48 points) on 2 cores, also inside a
  * full `npm test`.
  * Knobs: WINPE_FAULTS_JOBS (points at a time, default 2), WINPE_FAULTS_ONLY (comma-separated point ids or
  * `arch/id`, for debugging), WINPE_FAULTS_KEEP=1 (keep every point's scratch folder; the folders of points that

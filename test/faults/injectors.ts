@@ -8,7 +8,10 @@
  * - a **rename hook**: a Node preload (`NODE_OPTIONS=--require`) in the engine's Node processes (the dynamic
  *   provider among them) that pauses `fs.renameSync` onto a given path, before or after the rename: the kill then
  *   lands inside an atomic write (temporary file complete, rename pending) or right after it (file replaced, the
- *   provider not yet returned).
+ *   provider not yet returned);
+ * - a **product hook**: environment variables a step reads to pause itself at a point of its own (the in-place ISO
+ *   update's `WINPE_LAB_FAULT_ISO_UPDATE`: after its journal, after the n-th write into the ISO), writing
+ *   `WINPE_LAB_FAULT_SIGNAL` when it gets there.
  *
  * Each signals the test by creating a file (`signalFile`); the test then kills the whole process tree.
  */
@@ -47,7 +50,13 @@ export interface EventFault {
   match: (event: Record<string, unknown>) => boolean;
 }
 
-export type Fault = ToolFault | RenameFault | EventFault;
+export interface HookFault {
+  kind: "hook";
+  /** The step's own pause variables, e.g. `{ WINPE_LAB_FAULT_ISO_UPDATE: "3" }`. */
+  env: Record<string, string>;
+}
+
+export type Fault = ToolFault | RenameFault | EventFault | HookFault;
 
 /** Find a program on PATH (the real tool a wrapper execs). */
 export function whichTool(tool: string, pathEnv = process.env.PATH ?? ""): string {
@@ -180,6 +189,7 @@ export function installFault(
 ): Record<string, string> {
   fs.mkdirSync(opts.dir, { recursive: true });
   if (fault.kind === "event") return {};
+  if (fault.kind === "hook") return { ...fault.env, WINPE_LAB_FAULT_SIGNAL: opts.signalFile };
   if (fault.kind === "rename") {
     const hook = path.join(opts.dir, "rename-hook.js");
     fs.writeFileSync(hook, RENAME_HOOK_JS);

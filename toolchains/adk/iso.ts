@@ -35,6 +35,7 @@ export const adkIsoBackend: IsoBackend & {
       fs.rmSync(tmp, { force: true });
       throw e;
     }
+    return undefined; // always a full write; the provider hashes the ISO
   },
 
   cleanInterrupted(isoPath) {

@@ -3,6 +3,12 @@
  * xorriso's mkisofs emulation (the equivalent of oscdimg's `-bootdata:2#p0,e,b<etfsboot.com>#pEF,e,b<efisys.bin>`).
  * Output is byte-reproducible: all file and volume dates are fixed and Rock Ridge ownership is normalized, so the
  * same media give the same ISO bytes.
+ *
+ * Layout (version {@link ISO_LAYOUT}, recorded as the volume's application identifier): the hidden El Torito boot
+ * images first, then the media files in sorted order, then the files an edit changes, last: `sources/boot.wim`,
+ * then the BCD stores (`Boot/BCD`, `EFI/Microsoft/Boot/BCD`), then xorriso's 300 KiB padding. So boot.wim's start
+ * never moves when it grows (wimlib appends), and the BCD stores after it are the only data that moves: what lets
+ * toolchains/open/iso-update.ts update an ISO in place into exactly the bytes this writer would produce.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -70,8 +76,31 @@ export interface MakeMediaResult {
 /** Default fixed time stamp of ISOs: 2000-01-01T00:00:00Z. */
 export const DEFAULT_ISO_EPOCH = 946684800;
 
+/**
+ * The layout version of our ISOs, written as the volume's application identifier (ECMA-119 8.4.22). An in-place
+ * update (iso-update.ts) only touches an ISO with this exact identifier; change it whenever the layout or the
+ * xorriso arguments change.
+ */
+export const ISO_LAYOUT = "WINPE-LAB ISO LAYOUT 1";
+
+/** Padding xorriso's mkisofs emulation appends after the last file (its default `-pad`: 300 KiB). */
+export const ISO_PADDING_BLOCKS = 150;
+
+/**
+ * The order of the media files' data in the ISO (the sort weights): every file in sorted order, except the ones an
+ * edit changes, which come last: boot.wim first (its start never moves when it grows), then the BCD stores.
+ * Matching is case-insensitive, like the rest of the media code.
+ */
+export function dataOrder(files: readonly string[]): string[] {
+  const tailNames = [WORKSPACE.bootWim, WORKSPACE.biosBcd, WORKSPACE.uefiBcd].map((n) => n.toLowerCase());
+  const rank = (f: string) => tailNames.indexOf(f.toLowerCase());
+  const head = files.filter((f) => rank(f) < 0);
+  const tail = files.filter((f) => rank(f) >= 0).sort((a, b) => rank(a) - rank(b));
+  return [...head, ...tail];
+}
+
 /** `YYYYMMDDhhmmsscc` (UTC) for xorriso's `--modification-date=` and `--set_all_file_dates`. */
-function xorrisoTime(epoch: number): string {
+export function xorrisoTime(epoch: number): string {
   const d = new Date(epoch * 1000);
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
   return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}00`;
@@ -104,7 +133,7 @@ function isRegf(file: string): boolean {
 /** Names the ISO uses for its hidden boot images and catalog; a media root must not have them. */
 const HIDDEN_NAMES = ["efisys.bin", "etfsboot.com", "boot.catalog"];
 
-interface MediaPlan {
+export interface MediaPlan {
   media: string;
   arch: Arch;
   uefi: string;
@@ -112,7 +141,8 @@ interface MediaPlan {
   label: string;
 }
 
-function planMedia(workDir: string, opts: MakeMediaOptions): MediaPlan {
+/** Check a working folder and say what its ISO is made of (no write). @throws MediaError */
+export function planMedia(workDir: string, opts: MakeMediaOptions): MediaPlan {
   if (typeof workDir !== "string" || workDir.trim() === "") {
     throw new MediaError("'workDir' must be the copype working folder, e.g. /tmp/WinPE_amd64");
   }
@@ -204,7 +234,8 @@ function planMedia(workDir: string, opts: MakeMediaOptions): MediaPlan {
   return { media, arch, uefi, bios, label };
 }
 
-function checkIsoPath(isoPath: string, media: string, force: boolean): string {
+/** Check the ISO path against the media (no write). @throws MediaError */
+export function checkIsoPath(isoPath: string, media: string, force: boolean): string {
   if (typeof isoPath !== "string" || isoPath.trim() === "") {
     throw new MediaError("'isoPath' must be a file path, e.g. /tmp/winpe_amd64.iso");
   }
@@ -263,8 +294,9 @@ export async function makeMedia(
   );
 
   // Data order: libisofs falls back to source inode order when hidden files are present, so two copies of the same
-  // media could differ. A unique weight per file (sorted paths; boot images first) fixes the order.
-  const files = listFiles(plan.media);
+  // media could differ. A unique weight per file (boot images first, then dataOrder: boot.wim and the BCD stores
+  // last) fixes the order.
+  const files = dataOrder(listFiles(plan.media));
   for (const f of files) {
     if (/[\r\n]/.test(f)) throw new MediaError(`${path.join(plan.media, f)}: file names must not contain line breaks`);
   }
@@ -296,6 +328,8 @@ export async function makeMedia(
         "0555",
         "-V",
         plan.label,
+        "-A",
+        ISO_LAYOUT,
         `--modification-date=${when}`,
         "--set_all_file_dates",
         when,
