@@ -71,6 +71,12 @@ const ALLOWLIST: Array<{ file: string; rule: string; match: RegExp; why: string 
     why: "qemu-system-x86_64 or qemu-system-aarch64 by architecture (toolchains/open/qemu.ts), run with argv",
   },
   {
+    file: "toolchains/open/wine.ts",
+    rule: "runTool-dynamic-tool",
+    match: /runTool\((wine|wineserver|w\.wineserver)\b/,
+    why: "Wine's own programs (wine64 or wine, wineserver) as findWine found them on PATH (a fixed set of names), run with argv",
+  },
+  {
     file: "toolchains/open/debugger.ts",
     rule: "runTool-dynamic-tool",
     match: /runTool\(install\.python\b/,
