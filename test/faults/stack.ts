@@ -50,6 +50,10 @@ function demoConfig(
     "winpe-lab:kdnet": { value: JSON.stringify({ hostIp: "10.0.2.2", port: 50005, key: "7.7.7.7" }), secret: true },
     "winpe-lab:iso": { value: JSON.stringify({ path: paths.iso }) },
     "winpe-lab:vm": { value: JSON.stringify({ bootCheck }) },
+    // the campaigns (kills, full disks, locks) test how the media converge; the driver test has suites of its own
+    // (test/e2e/driver-test.test.ts, test/providers/driver-test.test.ts), and its Wine prefix (~700 MB) would not
+    // fit the disk-full campaign's small tmpfs
+    "winpe-lab:test": { value: JSON.stringify({ enabled: false }) },
   };
 }
 
