@@ -187,6 +187,7 @@ describe("winpe-lab installed from its npm pack tarball into a project outside t
       "dist/cli/main.js",
       "dist/cli/init.js",
       "toolchains/open/efi/standin.c",
+      "toolchains/open/support/importlibs/msvcrt.def",
       "examples/ioctl/ioctl.sln",
       "examples/ioctl/sys/sioctl.c",
     ])
@@ -287,6 +288,7 @@ describe("winpe-lab installed from its npm pack tarball into a project outside t
     const p = await stack.preview({ onEvent: (e) => events.push(e), diff: true });
     expect(opsByType(events).update).toEqual([
       "DriverBuild",
+      "DriverTest",
       "ImageCommit",
       "InjectedFiles",
       "VmBootMedia",
