@@ -22,7 +22,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { normalizeImagePath } from "../formats/image-path";
 import { pulumiRawConfig, readStackYaml, StackYamlError } from "../formats/stack-yaml";
 import { SYSTEM_HIVE_PATH, verifierValues } from "../formats/verifier";
 import { hookFiles, STARTNET_PATH } from "../formats/winpe-hook";
@@ -35,6 +34,7 @@ import { WinPeIsoArgsSchema } from "../resources/winpe-iso";
 import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } from "../stack/config";
 import { testCommand, verifierDrivers } from "../stack/preflight";
 import { resolveStack } from "../stack/resolve";
+import { wireStack } from "../stack/wiring";
 import { adkBuildBackend } from "../toolchains/adk/builder";
 import { adkCertBackend } from "../toolchains/adk/cert";
 import { windbgComPipe, windbgKdnet } from "../toolchains/adk/debugger";
@@ -54,7 +54,6 @@ import {
 import { adkIsoBackend } from "../toolchains/adk/iso";
 import {
   type AdkProjectFacts,
-  BCD_FLAGS,
   bcdeditCommandsFor,
   makeWinPEMediaEquivalent,
   planBcdSettings,
@@ -138,43 +137,21 @@ export function planStack(input: StackPlanInput): PlanStep[] {
   const up = action === "up";
   const facts = input.project ?? { needsRestore: false, outputs: [] };
 
-  const cert = config.signing ? TestCertificateArgsSchema.parse({ toolchain: "adk", certDir: r.certDir }) : undefined;
+  // the program's own wiring (stack/wiring.ts), each resource's args then parsed by its schema (its defaults)
+  const w = wireStack(
+    config,
+    r,
+    facts.outputs.map((o) => ({ outputPath: o.name, kind: o.kind })),
+    `winpe-lab/${stackName}`,
+  );
+  const cert = w.cert ? TestCertificateArgsSchema.parse(w.cert) : undefined;
   const build = DriverBuildArgsSchema.parse({
-    toolchain: "adk",
-    project: r.project,
-    configuration: config.configuration,
-    platform: r.platform,
-    outDir: r.buildDir,
+    ...w.build,
     signing: cert ? { certPem: "", keyPem: "", thumbprint: THUMBPRINT_PLACEHOLDER } : null,
     revisions: {},
   });
-  const flags: Record<string, string> = {};
-  for (const f of BCD_FLAGS) {
-    const v = config.bcd[f];
-    if (v !== undefined) flags[f] = v ? "on" : "off";
-  }
-  // the program's choice (resources/program.ts): KDNET for net or no transport, serial dbgsettings for serial
-  const transport = config.debug?.transport;
-  const bcd = BcdSettingsArgsSchema.parse({
-    toolchain: "adk",
-    stores: r.stores.map((s) => s.path),
-    object: config.bcd.object,
-    flags,
-    kdnet:
-      config.kdnet && (transport === "net" || transport === undefined)
-        ? { hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key }
-        : undefined,
-    serial: transport === "serial" ? { debugport: 1, baudrate: 115200 } : undefined,
-    stateDir: r.bcdStateDir,
-    writer: input.bcdWriter ?? config.bcd.writer,
-  });
-  const mount = MountedImageArgsSchema.parse({
-    toolchain: "adk",
-    wim: r.wim,
-    index: config.imageIndex,
-    mountDir: r.mountDir,
-    holder: `winpe-lab/${stackName}`,
-  });
+  const bcd = BcdSettingsArgsSchema.parse({ ...w.bcd, writer: input.bcdWriter ?? w.bcd.writer });
+  const mount = MountedImageArgsSchema.parse(w.mount);
   const kinds: Record<string, "driver" | "application"> = {};
   for (const o of facts.outputs) kinds[o.name] = o.kind;
   const t = config.test;
@@ -191,39 +168,16 @@ export function planStack(input: StackPlanInput): PlanStep[] {
   const originalOf = (dest: string) =>
     hook && dest === STARTNET_PATH ? path.win32.join(originalsDir, ...dest.split("/")) : null;
   const files = [
-    ...facts.outputs.map((o) => ({
-      dest: normalizeImagePath(`${r.injectDir}/${o.name}`),
-      source: path.win32.join(r.buildDir, o.name),
-    })),
+    ...w.builtFiles.map((f) => ({ dest: f.dest, source: f.source })),
     ...hookDests.map((d) => ({ dest: d, source: path.win32.join(inlineDir, ...d.split("/")) })),
   ].sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
-  const iso = WinPeIsoArgsSchema.parse({
-    toolchain: "adk",
-    arch: config.arch,
-    workspace: r.workspace,
-    isoPath: r.isoPath,
-    contentHashes: {},
-  });
-  const vm = config.vm.enabled
+  const iso = WinPeIsoArgsSchema.parse({ ...w.iso, contentHashes: {} });
+  const vm = w.vm
     ? VmBootMediaArgsSchema.parse({
-        toolchain: "adk",
-        arch: config.arch,
-        name: r.vmName,
+        ...w.vm,
         isoPath: r.isoPath,
         isoSha256: "(known after WinPeIso)",
-        vmDir: r.vmDir,
-        memoryMb: config.vm.memoryMb,
-        createVm: config.vm.create,
-        bootCheck: config.vm.bootCheck,
         bootPattern: config.vm.bootPattern,
-        bootTimeoutSec: config.vm.bootTimeoutSec,
-        debug:
-          transport === "net" && config.kdnet
-            ? { transport, hostIp: config.kdnet.hostIp, port: config.kdnet.port }
-            : transport === "serial"
-              ? { transport }
-              : undefined,
-        switchName: config.vm.switch,
       })
     : undefined;
 
@@ -405,6 +359,7 @@ export function planStack(input: StackPlanInput): PlanStep[] {
       vmStep.after.push("then you start the VM (the stack output 'vmStartCommand'; not run by winpe-lab):", {
         command: startVm(vm.name),
       });
+      const transport = config.debug?.transport;
       const debuggerCmd =
         transport === "serial"
           ? windbgComPipe({ pipe: comPipeName(vm.name), symbolPath: [r.buildDir] })

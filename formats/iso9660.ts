@@ -18,6 +18,7 @@
  *   entry (header id 1, key bytes 0x55 0xAA, checksum), initial/default entry, section headers (0x90, 0x91 for the
  *   last) and section entries (boot indicator, media type, load segment, system type, sector count, load RBA).
  */
+import { WinpeError } from "../runtime/errors";
 
 /** ECMA-119 logical block size as every image here uses it (the PVD's field is checked). */
 export const ISO_BLOCK = 2048;
@@ -62,7 +63,7 @@ export const DR = {
   name: 33,
 } as const;
 
-export class IsoFormatError extends Error {
+export class IsoFormatError extends WinpeError {
   constructor(message: string) {
     super(message);
     this.name = "IsoFormatError";

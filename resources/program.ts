@@ -15,6 +15,7 @@ import { ConfigError, parseStackConfig, rawConfigToObject, type StackConfig } fr
 import { isStandinImage, preflight, testCommand, verifierDrivers } from "../stack/preflight";
 import { projectOutputs } from "../stack/project";
 import { resolveStack } from "../stack/resolve";
+import { wireStack } from "../stack/wiring";
 import { debugEndpoint } from "../toolchains/index";
 import { BcdSettings } from "./bcd-settings";
 import { DriverBuild } from "./driver-build";
@@ -153,81 +154,29 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   // the boot-time hook goes into the image with the other files (InjectedFiles keeps the originals it replaces)
   const hook = t.enabled && t.boot && command.length > 0;
   const standin = isStandinImage(r.wim, config.imageIndex);
+  // every resource's arguments as far as the config says (stack/wiring.ts, also what `winpe plan` shows)
+  const w = wireStack(config, r, outputs, holder);
+  const vmDebug = w.vmDebug;
 
   // the working folder is this stack's from its first write; every other resource depends on the claim
-  const claim = new WorkspaceClaim("workspace-claim", { workspace: r.workspace, stateDir: r.stateDir, holder });
+  const claim = new WorkspaceClaim("workspace-claim", w.claim);
   const opts: pulumi.CustomResourceOptions = { dependsOn: [claim] };
-  const cert = config.signing
-    ? new TestCertificate("test-certificate", { toolchain, certDir: r.certDir }, opts)
-    : undefined;
-  const build = new DriverBuild(
-    "driver-build",
-    {
-      toolchain,
-      project: r.project,
-      configuration: config.configuration,
-      platform: r.platform,
-      outDir: r.buildDir,
-      stateDir: r.stateDir,
-      cacheDir: r.buildCacheDir,
-      signing: cert ? cert.signing : null,
-      revisions,
-    },
-    opts,
-  );
-
-  const transport = config.debug?.transport;
-  const vmDebug =
-    transport === "net" && config.kdnet
-      ? { transport, hostIp: config.kdnet.hostIp, port: config.kdnet.port }
-      : transport === "serial"
-        ? { transport }
-        : transport === "gdb"
-          ? { transport, port: config.debug?.gdbPort ?? 1234 }
-          : undefined;
-  const flags: Record<string, string> = {};
-  for (const f of ["testsigning", "nointegritychecks", "debug", "bootdebug"] as const) {
-    const v = config.bcd[f];
-    if (v !== undefined) flags[f] = v ? "on" : "off";
-  }
+  const cert = w.cert ? new TestCertificate("test-certificate", w.cert, opts) : undefined;
+  const build = new DriverBuild("driver-build", { ...w.build, signing: cert ? cert.signing : null, revisions }, opts);
   const bcd = new BcdSettings(
     "bcd-settings",
-    {
-      toolchain,
-      stores: r.stores.map((s) => s.path),
-      object: config.bcd.object,
-      flags,
-      // KDNET when the transport is net, or when no transport is set (the store's settings only, as before)
-      kdnet:
-        config.kdnet && (transport === "net" || transport === undefined)
-          ? pulumi.secret({ hostIp: config.kdnet.hostIp, port: config.kdnet.port, key: config.kdnet.key })
-          : undefined,
-      serial: transport === "serial" ? { debugport: 1, baudrate: 115200 } : undefined,
-      stateDir: r.bcdStateDir,
-      writer: config.bcd.writer,
-    },
+    { ...w.bcd, kdnet: w.bcd.kdnet ? pulumi.secret(w.bcd.kdnet) : undefined },
     opts,
   );
-
-  const image = new MountedImage(
-    "boot-wim",
-    {
-      toolchain,
-      wim: r.wim,
-      index: config.imageIndex,
-      mountDir: r.mountDir,
-      holder,
-    },
-    opts,
-  );
+  const image = new MountedImage("boot-wim", w.mount, opts);
 
   const thumbprint = cert ? cert.thumbprint : pulumi.output("unsigned");
   const files: Record<string, { source: string; revision: pulumi.Output<string> } | { content: string }> = {};
   const p = toolchain === "adk" ? nodePath.win32 : nodePath.posix;
-  for (const proj of outputs) {
-    files[`${r.injectDir}/${proj.outputPath}`] = {
-      source: p.join(r.buildDir, ...proj.outputPath.split("/")),
-      revision: thumbprint.apply((t) => sha256(`${revisions[proj.outputPath]}:${proj.kind === "driver" ? t : ""}`)),
+  for (const f of w.builtFiles) {
+    files[f.dest] = {
+      source: f.source,
+      revision: thumbprint.apply((t) => sha256(`${revisions[f.outputPath]}:${f.kind === "driver" ? t : ""}`)),
     };
   }
   if (hook) {
@@ -343,17 +292,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
     for (const s of r.stores) h[s.rel] = stores[s.path];
     return h;
   });
-  const iso = new WinPeIso(
-    "winpe-iso",
-    {
-      toolchain,
-      arch: config.arch,
-      workspace: r.workspace,
-      isoPath: r.isoPath,
-      contentHashes,
-    },
-    opts,
-  );
+  const iso = new WinPeIso("winpe-iso", { ...w.iso, contentHashes }, opts);
 
   let vmStartCommand: pulumi.Output<string> | string = "(vm.enabled is false)";
   let bootCheck: pulumi.Output<string> | string = "";
@@ -381,24 +320,14 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   } else {
     bootTest = "";
   }
-  if (config.vm.enabled) {
+  if (w.vm) {
     const vm = new VmBootMedia(
       "vm-boot-media",
       {
-        toolchain,
-        arch: config.arch,
-        name: r.vmName,
+        ...w.vm,
         isoPath: iso.isoPath,
         isoSha256: iso.sha256,
-        vmDir: r.vmDir,
-        memoryMb: config.vm.memoryMb,
-        createVm: config.vm.create,
-        bootCheck: config.vm.bootCheck,
         bootPattern: waitForVerdict ? VERDICT_BOOT_PATTERN : config.vm.bootPattern,
-        bootTimeoutSec: config.vm.bootTimeoutSec,
-        debug: vmDebug,
-        accel: config.vm.accel,
-        switchName: config.vm.switch,
       },
       opts,
     );
@@ -430,7 +359,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   const dbg = debuggerCommandFor(config, target);
   const debuggerCommand = dbg.secret ? pulumi.secret(dbg.text) : dbg.text;
   const debugTarget: pulumi.Output<DebugTarget> | string = target
-    ? transport === "net" && config.kdnet
+    ? vmDebug?.transport === "net" && config.kdnet
       ? pulumi.secret({ ...target, key: config.kdnet.key })
       : pulumi.output(target)
     : "";

@@ -37,7 +37,7 @@ const project = {
 
 describe("adk: the driver test is not run on the host", () => {
   it("says so, with the reason, and runs nothing", async () => {
-    expect(testBackend("adk")).toBe(adkTestBackend);
+    expect(await testBackend("adk")).toBe(adkTestBackend);
     expect(adkTestBackend.cannotRun("amd64")).toBe(ADK_NOT_RUN);
     const r = await adkTestBackend.run({} as never, { resource: "t" });
     expect(r).toEqual({ ran: false, reason: ADK_NOT_RUN, runner: "none" });
