@@ -684,6 +684,15 @@ export const CASES: BadInputCase[] = [
       ),
   },
   injectCheck("a folder as the destination", "Windows/Ioctl/", /names a folder/),
+  {
+    name: "iso: winpe boot of a file that is not an ISO",
+    area: "iso",
+    via: "winpe boot <file> --arch amd64",
+    bad: "the file is text, not an ISO 9660 image (it used to wait for the boot check's whole time limit)",
+    expect: /is not an ISO 9660 image \(no CD001 volume descriptor at sector 16\)/,
+    setup: (ws) => fs.writeFileSync(ws.at("not-an.iso"), "just text\n"),
+    run: async ({ ws }) => winpe(["boot", ws.at("not-an.iso"), "--arch", "amd64"]),
+  },
 
   // ---- BCD stores through `winpe bcd`
   ...bcdCorruptions.map<BadInputCase>((c) => ({
