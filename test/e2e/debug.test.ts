@@ -68,7 +68,7 @@ describe("winpe debug and the debug transports on the real engine (open toolchai
 
   it("up without a transport; winpe debug says the stack has no debug settings (one line, exit 1)", async () => {
     const r = await d.stack.up();
-    expect(r.summary.resourceChanges).toEqual({ create: 10 });
+    expect(r.summary.resourceChanges).toEqual({ create: 11 });
     expect(r.outputs.debugTarget.value).toBe("");
     // the KDNET settings are in the store (no transport: the store's settings only, as before)
     const bcd = await extractBcd();
