@@ -13,6 +13,7 @@ export default defineConfig({
       "test/providers/declarations.test.ts",
       "test/structure.test.ts",
       "test/stack/**/*.test.ts",
+      "test/runtime/**/*.test.ts",
       "test/docs/**/*.test.ts",
       "test/bench/**/*.test.ts",
     ],

@@ -78,10 +78,15 @@ function tryCreate(file: string, info: LockInfo): boolean {
   try {
     const fd = fs.openSync(file, "wx", 0o644);
     try {
-      writeAll(fd, JSON.stringify(info));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      try {
+        writeAll(fd, JSON.stringify(info));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (e) {
+      fs.rmSync(file, { force: true }); // a full disk: no half-written lock is left to look like someone else's
+      throw e;
     }
     return true;
   } catch (e) {

@@ -176,10 +176,15 @@ export function claimWorkspace(stateDir: string, holder: string, workspace: stri
   const tmp = tempPathFor(ownerFile(stateDir));
   const fd = fs.openSync(tmp, "wx", 0o644);
   try {
-    writeAll(fd, `${JSON.stringify({ holder })}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    try {
+      writeAll(fd, `${JSON.stringify({ holder })}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    fs.rmSync(tmp, { force: true }); // a full disk: the claim was not written, and nothing of it stays
+    throw e;
   }
   try {
     fs.linkSync(tmp, ownerFile(stateDir)); // fails when someone else's claim appeared meanwhile

@@ -627,7 +627,7 @@ export function reportTable(results: readonly PointResult[], totalSeconds: numbe
     ...rows,
     "",
     tmp.length > 0
-      ? `Left in TMPDIR by killed runs (os.tmpdir() folders of the build/signing, not cleaned on the next run): ${tmp
+      ? `Left in TMPDIR by killed runs after recovery and destroy (scratch folders of dead writers: removed by the next step that makes one, runtime/scratch.ts): ${tmp
           .map((r) => `${r.arch}/${r.id}: ${r.tmpLeftovers.join(", ")}`)
           .join("; ")}`
       : "Nothing left in TMPDIR.",

@@ -8,6 +8,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runTool, ToolError } from "../../runtime/exec";
+import { scratchDir } from "../../runtime/scratch";
 import type { VmDebugTarget } from "../types";
 import { standinMarker } from "./efi-app";
 import { ARCH_INFO, type Arch, assertArch, MediaError } from "./media";
@@ -164,7 +165,7 @@ export async function bootCheck(isoPath: string, opts: BootCheckOptions): Promis
   const say = (line: string) => opts.onProgress?.(line);
 
   // ---- temporary folder: vars copy, serial log, a comma-free link to the ISO
-  const tmp = fs.mkdtempSync(path.join(tmpParent, "winpe-boot-"));
+  const tmp = scratchDir("boot", tmpParent);
   const abort = new AbortController();
   const removeTmp = () => fs.rmSync(tmp, { recursive: true, force: true });
   const emergency = (sig?: NodeJS.Signals) => {

@@ -50,7 +50,6 @@
  * (atomically) into the output folder; objects go to a private temporary folder.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { importsFrom, PE_CHARACTERISTICS, type PeInfo, readPeHeaders } from "../../formats/pe";
 import { readProject } from "../../formats/project";
@@ -69,6 +68,7 @@ import { sha256, sha256File, stableStringify } from "../../runtime/digest";
 import { WinpeError } from "../../runtime/errors";
 import { runTool, ToolError } from "../../runtime/exec";
 import { userCacheDir } from "../../runtime/paths";
+import { scratchDir } from "../../runtime/scratch";
 import { BuildCache, binaryIdentity, type CacheEntry } from "./build-cache";
 import {
   type BuildPlatform,
@@ -1738,7 +1738,7 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
   const compiler = { clang: tc.clang, binary: tc.binaries.clang, resourceDir: tc.resourceDir };
   const toolchainNames = toolchainListing(toolchainDirs);
 
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "winpe-build-"));
+  const work = scratchDir("build");
   try {
     const inputFiles = new Set<string>();
     const hashedProjects: unknown[] = [];

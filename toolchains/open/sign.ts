@@ -8,13 +8,13 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { PeFormatError, readPeHeaders } from "../../formats/pe";
 import { produceAtomically, writeFileAtomic } from "../../runtime/atomic";
 import { sha256File } from "../../runtime/digest";
 import { WinpeError } from "../../runtime/errors";
 import { runTool, ToolError } from "../../runtime/exec";
+import { scratchDir } from "../../runtime/scratch";
 import { writeAll } from "../../runtime/write-all";
 
 /** A bad input or a failed signing step; names the field or file. */
@@ -97,9 +97,7 @@ export function opensslSubject(subject: string): string {
 
 /** A private folder (0700) for key material; removed by the caller. */
 function privateDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "winpe-sign-"));
-  fs.chmodSync(dir, 0o700);
-  return dir;
+  return scratchDir("sign");
 }
 
 /** Write `data` to a new file with mode 0600 (created with that mode: never readable by others). */

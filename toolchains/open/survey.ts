@@ -4,9 +4,9 @@
  * report one line per project and platform: built (with its outputs) or refused (with the one-line reason).
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { readSln } from "../../formats/sln";
+import { scratchDir } from "../../runtime/scratch";
 import { type BuildConfiguration, type BuildPlatform, buildProject } from "./build";
 
 /** Folders a survey never descends into. */
@@ -86,7 +86,7 @@ export async function surveyFolder(opts: {
     throw new Error(`'--survey' ${folder} is not an existing folder`);
   }
   const rel = (p: string) => path.relative(folder, p).split(path.sep).join("/") || ".";
-  const scratch = opts.outDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), "winpe-survey-")) : null;
+  const scratch = opts.outDir === undefined ? scratchDir("survey") : null;
   const base = opts.outDir !== undefined ? path.resolve(opts.outDir) : scratch!;
   const entries: SurveyEntry[] = [];
   const emit = (e: SurveyEntry) => {
