@@ -99,6 +99,7 @@ describe("fault injection: SIGKILL at every step, then refresh + up converge and
       ...r!.recovery.map((s) => `recovery: ${s}`),
       ...r!.mediaDiffs.map((s) => `media differ from a clean run: ${s}`),
       ...r!.destroyProblems.map((s) => `after destroy: ${s}`),
+      ...r!.tmpLeftovers.map((s) => `a killed step's scratch folder was not removed by the recovery: ${s}`),
     ];
     expect(why, `${arch} ${id} (${r!.where}); scratch folder ${r!.dir}`).toEqual([]);
     expect(r!.converged).toBe(true);
