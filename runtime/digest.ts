@@ -22,7 +22,8 @@ interface CacheEntry {
   ctimeNs: string;
   ino: number;
   digest: string;
-  sha1: string;
+  /** absent when only the sha256 was asked for ({@link fileSha256}) */
+  sha1?: string;
 }
 
 const memoryCache = new Map<string, CacheEntry>();
@@ -40,7 +41,21 @@ export interface FileDigests {
 
 /** sha256 of a file's content; streams the file (no size limit), cached by path+size+mtime+ctime+inode. */
 export function sha256File(file: string): string {
-  return fileDigests(file).sha256;
+  return fileSha256(file).sha256;
+}
+
+/**
+ * sha256 and size of a file, cached like {@link fileDigests} but without the SHA-1 (what a WIM's or an ISO's
+ * identity needs: one hash of a 400 MB file instead of two).
+ */
+export function fileSha256(file: string): { sha256: string; size: number } {
+  const st = fs.statSync(file, { bigint: true });
+  const k = keyOf(st);
+  const hit = memoryCache.get(file);
+  if (hit && sameStat(hit, k)) return { sha256: hit.digest, size: hit.size };
+  const [digest] = hashFile(file, ["sha256"]);
+  memoryCache.set(file, { ...k, digest });
+  return { sha256: digest, size: k.size };
 }
 
 /** sha256 and SHA-1 of a file in one pass, cached like {@link sha256File}. */
@@ -48,27 +63,31 @@ export function fileDigests(file: string): FileDigests {
   const st = fs.statSync(file, { bigint: true });
   const k = keyOf(st);
   const hit = memoryCache.get(file);
-  if (hit && hit.size === k.size && hit.mtimeNs === k.mtimeNs && hit.ctimeNs === k.ctimeNs && hit.ino === k.ino) {
-    return { sha256: hit.digest, sha1: hit.sha1, size: hit.size };
-  }
-  const hash = crypto.createHash("sha256");
-  const hash1 = crypto.createHash("sha1");
+  if (hit?.sha1 !== undefined && sameStat(hit, k)) return { sha256: hit.digest, sha1: hit.sha1, size: hit.size };
+  const [digest, sha1] = hashFile(file, ["sha256", "sha1"]);
+  memoryCache.set(file, { ...k, digest, sha1 });
+  return { sha256: digest, sha1, size: k.size };
+}
+
+function sameStat(hit: CacheEntry, k: Omit<CacheEntry, "digest" | "sha1">): boolean {
+  return hit.size === k.size && hit.mtimeNs === k.mtimeNs && hit.ctimeNs === k.ctimeNs && hit.ino === k.ino;
+}
+
+/** The file's digests (hex) with each algorithm, in one streamed pass. */
+function hashFile(file: string, algorithms: readonly string[]): string[] {
+  const hashes = algorithms.map((a) => crypto.createHash(a));
   const fd = fs.openSync(file, "r");
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     for (;;) {
       const n = fs.readSync(fd, buf, 0, buf.length, null);
       if (n <= 0) break;
-      hash.update(buf.subarray(0, n));
-      hash1.update(buf.subarray(0, n));
+      for (const h of hashes) h.update(buf.subarray(0, n));
     }
   } finally {
     fs.closeSync(fd);
   }
-  const digest = hash.digest("hex");
-  const sha1 = hash1.digest("hex");
-  memoryCache.set(file, { ...k, digest, sha1 });
-  return { sha256: digest, sha1, size: k.size };
+  return hashes.map((h) => h.digest("hex"));
 }
 
 /** Stable JSON (sorted keys) for hashing and for deterministic outputs. */
@@ -110,9 +129,7 @@ export class PersistentDigestCache {
     const st = fs.statSync(file, { bigint: true });
     const k = keyOf(st);
     const hit = this.entries[file];
-    if (hit && hit.size === k.size && hit.mtimeNs === k.mtimeNs && hit.ctimeNs === k.ctimeNs && hit.ino === k.ino) {
-      return { sha256: hit.digest, sha1: hit.sha1, size: hit.size };
-    }
+    if (hit?.sha1 !== undefined && sameStat(hit, k)) return { sha256: hit.digest, sha1: hit.sha1, size: hit.size };
     const d = fileDigests(file);
     this.entries[file] = { ...k, digest: d.sha256, sha1: d.sha1 };
     this.dirty = true;

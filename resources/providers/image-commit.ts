@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { readWimFacts, WimFormatError } from "../../formats/wim";
-import { fileDigests } from "../../runtime/digest";
+import { fileSha256 } from "../../runtime/digest";
 import { report } from "../../runtime/progress";
 import { imageBackend } from "../../toolchains";
 import type { ImageChange, StepContext } from "../../toolchains/types";
@@ -86,7 +86,7 @@ async function commit(olds: Record<string, unknown> | undefined, news: Record<st
   if (wrong.length > 0) {
     throw new Error(`${TYPE}: after the commit the image does not hold the expected content at ${wrong.join(", ")}`);
   }
-  const w = fileDigests(a.mount.wim);
+  const w = fileSha256(a.mount.wim);
   return stateFor(D, a, { committed: a.files, wimSha256: w.sha256, wimSize: w.size, drift: [] });
 }
 
@@ -112,7 +112,7 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
   let wimSha256 = "";
   let wimSize = 0;
   try {
-    const w = fileDigests(mount.wim);
+    const w = fileSha256(mount.wim);
     wimSha256 = w.sha256;
     wimSize = w.size;
   } catch {

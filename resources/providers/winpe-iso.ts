@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { fileDigests } from "../../runtime/digest";
+import { fileSha256 } from "../../runtime/digest";
 import { withLock } from "../../runtime/locks";
 import { NotOursError, OutputLedger } from "../../runtime/owned";
 import { progressReporter, report } from "../../runtime/progress";
@@ -62,7 +62,7 @@ async function write(inputs: Record<string, unknown>, olds?: Record<string, unkn
     ledger.abandon(a.isoPath);
     throw e;
   }
-  const d = written ?? fileDigests(a.isoPath);
+  const d = written ?? fileSha256(a.isoPath);
   ledger.record(a.isoPath, d.sha256, who);
   const how = written?.how === "update" ? "updated in place" : "wrote";
   void report(who, `${how} ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
@@ -114,7 +114,7 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
     );
     return { id, props: { ...s, state: "altered" } };
   }
-  const d = fileDigests(s.isoPath);
+  const d = fileSha256(s.isoPath);
   const state = d.sha256 === s.sha256 ? "present" : "altered";
   if (state !== "present")
     void report(TYPE, `${s.isoPath} was changed outside winpe-lab; the next up writes it again`, "warning");
