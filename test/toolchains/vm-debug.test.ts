@@ -332,7 +332,7 @@ describe("debug transports on real QEMU boots of the demo media (no Windows)", (
     isoPath: path.join(dir, "winpe.iso"),
     contentHashes: bcd.storeHashes as Record<string, string>,
   });
-  const vmInputs = (debug: Props) => ({
+  const vmInputs = (debug: Props, bootPattern?: string) => ({
     toolchain: "open",
     arch: "amd64",
     name: "dbg-vm",
@@ -341,6 +341,7 @@ describe("debug transports on real QEMU boots of the demo media (no Windows)", (
     vmDir: vmDir(),
     bootCheck: true,
     bootTimeoutSec: 120,
+    ...(bootPattern === undefined ? {} : { bootPattern }),
     debug,
   });
   async function media(debug: Props): Promise<void> {
@@ -350,8 +351,8 @@ describe("debug transports on real QEMU boots of the demo media (no Windows)", (
     const isoNews = (await isoP.check({}, isoInputs())).inputs as Props;
     iso = (iso ? (await isoP.update("id", iso, isoNews)).outs : (await isoP.create(isoNews)).outs) as Props;
   }
-  async function attach(debug: Props): Promise<void> {
-    const news = (await vmP.check({}, vmInputs(debug))).inputs as Props;
+  async function attach(debug: Props, bootPattern?: string): Promise<void> {
+    const news = (await vmP.check({}, vmInputs(debug, bootPattern))).inputs as Props;
     vm = (vm ? (await vmP.update("id", vm, news)).outs : (await vmP.create(news)).outs) as Props;
   }
 
@@ -364,9 +365,10 @@ describe("debug transports on real QEMU boots of the demo media (no Windows)", (
     expect(await hexOf(store, `${DBG}\\1500001b`)).toBe(port.toString("hex"));
 
     // the boot check boots the definition with the KDNET NIC; the stand-in reads the media's BCD and sends its
-    // probe to hostip:port through the firmware's network interface
-    await attach({ transport: "net", hostIp: "10.0.2.2", port: listener.port });
-    expect(vm.bootCheckLine).toBe("WINPE-LAB STAND-IN BOOT OK arch=amd64");
+    // probe to hostip:port through the firmware's network interface. It does that after its boot marker, so the
+    // boot check waits for the line it prints once the NIC reported the frame sent (QEMU is killed at the match)
+    await attach({ transport: "net", hostIp: "10.0.2.2", port: listener.port }, "stand-in: sent a UDP probe to");
+    expect(vm.bootCheckLine).toBe(`winpe-lab stand-in: sent a UDP probe to 10.0.2.2:${listener.port}`);
     expect(vm.startArgv).toContain("e1000e,netdev=kdnet");
     for (let i = 0; i < 100 && listener.received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(listener.received.map((b) => b.toString("latin1"))).toContain("WINPE-LAB STAND-IN KDNET PROBE arch=amd64");
