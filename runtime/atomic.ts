@@ -30,7 +30,8 @@ function fsyncFile(file: string): void {
   }
 }
 
-function fsyncDir(dir: string): void {
+/** fsync a folder (after a rename in it); a filesystem that refuses it is not an error. */
+export function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, "r");

@@ -56,7 +56,7 @@ import {
   type TreeEntry,
   VD,
 } from "../../formats/iso9660";
-import { removeStaleTemps, tempPathFor } from "../../runtime/atomic";
+import { fsyncDir, removeStaleTemps, tempPathFor, writeAll, writeFileAtomic } from "../../runtime/atomic";
 import { runTool } from "../../runtime/exec";
 import {
   DEFAULT_ISO_EPOCH,
@@ -192,21 +192,7 @@ export function readIsoRecord(stateDir: string, iso: string): IsoRecord | undefi
 export function writeIsoRecord(stateDir: string, r: IsoRecord): void {
   const file = isoRecordFile(stateDir, r.iso);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = tempPathFor(file);
-  try {
-    const fd = fs.openSync(tmp, "wx", 0o644);
-    try {
-      writeFully(fd, Buffer.from(`${JSON.stringify(r)}\n`), 0);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fsyncDir(path.dirname(file));
+  writeFileAtomic(file, `${JSON.stringify(r)}\n`, 0o644);
 }
 
 /** Remove the record of `iso` (and its folder when empty). */
@@ -265,31 +251,6 @@ export function stableFiles(before: MediaScan, after: MediaScan): Record<string,
 
 // ---------------------------------------------------------------------------------------------------------------
 // low-level I/O
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
-  } catch {
-    // some filesystems refuse fsync on a directory
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-function writeFully(fd: number, b: Buffer, position: number | null): void {
-  let done = 0;
-  while (done < b.length) {
-    const n = fs.writeSync(fd, b, done, b.length - done, position === null ? null : position + done);
-    if (n <= 0) {
-      const err = new Error("no space left on device (short write)") as NodeJS.ErrnoException;
-      err.code = "ENOSPC";
-      throw err;
-    }
-    done += n;
-  }
-}
 
 function readFully(fd: number, b: Buffer, position: number, what: string): void {
   let got = 0;
@@ -457,7 +418,7 @@ function replayJournal(
         readFully(jfd, buf.subarray(0, n), payloadStart + from + at, "journal");
         data = buf.subarray(0, n);
       }
-      writeFully(fd, data, op.offset + at);
+      writeAll(fd, data, op.offset + at);
       at += n;
       written++;
       if (opts.faults) faultPoint(written);
@@ -1023,7 +984,7 @@ export async function applyUpdate(
     const jh = crypto.createHash("sha256");
     let jat = 0;
     const jwrite = (b: Buffer) => {
-      writeFully(jfd!, b, jat);
+      writeAll(jfd!, b, jat);
       jh.update(b);
       jat += b.length;
     };
@@ -1054,7 +1015,7 @@ export async function applyUpdate(
         at += n;
       }
     }
-    writeFully(jfd, jh.digest(), jat);
+    writeAll(jfd, jh.digest(), jat);
 
     ms.journal = Math.round(performance.now() - t0);
     // 2. the new ISO's sha256: the new bytes from the journal, the rest from the old ISO; boot.wim's kept part
