@@ -140,11 +140,11 @@ const contentHashes = pulumi.all([commit.wimSha256, bcd.storeHashes]).apply(([wi
   return h;
 });
 const iso = new Floor("WinPeIso", { ...inputsOf("WinPeIso"), contentHashes }, opts).o;
-const vm = new Floor("VmBootMedia", { ...inputsOf("VmBootMedia"), isoPath: iso.isoPath, isoSha256: iso.sha256 }, opts)
+const vm = new Floor("VmBootMedia", { ...inputsOf("VmBootMedia"), isoPath: iso.isoPath, isoDigest: iso.digest }, opts)
   .o;
 
 export const isoPath = iso.isoPath;
-export const isoSha256 = iso.sha256;
+export const isoDigest = iso.digest;
 export const isoSize = iso.size;
 export const builtFiles = (buildRes.o.files as pulumi.Output<Record<string, Record<string, unknown>>>).apply((f) => {
   const out: Record<string, unknown> = {};

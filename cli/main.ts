@@ -12,6 +12,7 @@ const SUBCOMMANDS: Record<string, { module: string; summary: string }> = {
   bcd: { module: "./bcd", summary: "edit a BCD store with bcdedit's syntax (/store, /enum, /set, /deletevalue, ...)" },
   copype: { module: "./copype", summary: "make a WinPE working folder: copype <amd64|arm64> <dir> [--synthetic]" },
   makemedia: { module: "./makemedia", summary: "make a bootable ISO: makemedia /iso [/f] <dir> <file.iso>" },
+  digest: { module: "./digest", summary: "print a file's tree digest (a stack's isoDigest): digest <file>..." },
   boot: {
     module: "./boot",
     summary: "boot an ISO in QEMU and wait for the marker: boot <file.iso> --arch <amd64|arm64>",

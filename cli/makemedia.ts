@@ -45,7 +45,7 @@ export async function run(args: string[]): Promise<number> {
       },
     });
     console.log(
-      `makemedia: wrote ${r.iso} (${r.arch}, ${r.size} bytes, sha256 ${r.sha256}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `makemedia: wrote ${r.iso} (${r.arch}, ${r.size} bytes, digest ${r.digest}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     return 0;
   } catch (e) {

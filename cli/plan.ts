@@ -176,7 +176,7 @@ export function planStack(input: StackPlanInput): PlanStep[] {
     ? VmBootMediaArgsSchema.parse({
         ...w.vm,
         isoPath: r.isoPath,
-        isoSha256: "(known after WinPeIso)",
+        isoDigest: "(known after WinPeIso)",
         bootPattern: config.vm.bootPattern,
       })
     : undefined;

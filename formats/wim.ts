@@ -126,3 +126,28 @@ export function readWimFacts(file: string): WimFacts {
     fs.closeSync(fd);
   }
 }
+
+/** Bytes of a WIM header (wimlib `struct wim_header_disk`). */
+export const WIM_HEADER_BYTES = HEADER_SIZE;
+
+/** The resource headers a WIM header locates (wimlib `struct wim_header_disk`: 0x30 blob table, 0x48 XML data, 0xA0 integrity table). */
+export function wimHeaderResources(
+  h: Buffer,
+): { blobTable: WimResource; xml: WimResource; integrity: WimResource } | undefined {
+  if (h.length < HEADER_SIZE || !h.subarray(0, 8).equals(MAGIC)) return undefined;
+  return { blobTable: resource(h, 0x30), xml: resource(h, 0x48), integrity: resource(h, 0xa0) };
+}
+
+/**
+ * The end of what wimlib's in-place append keeps of a WIM: the end of its blob table (wimlib src/write.c,
+ * `overwrite_wim_inplace`: "(OLD) Resources ... (OLD) Blob table ... (NEW) Resources ..."; new data is written
+ * from the end of the old XML data, of the old integrity table, or of the old blob table when no image changed,
+ * and the header is rewritten), or the header's end when it has none. Undefined when `h` is not a WIM header or
+ * the blob table lies outside the file.
+ */
+export function wimKeptEnd(h: Buffer, fileSize: number): number | undefined {
+  const r = wimHeaderResources(h);
+  if (!r) return undefined;
+  const end = r.blobTable.offset === 0 ? HEADER_SIZE : r.blobTable.offset + r.blobTable.size;
+  return end >= HEADER_SIZE && end <= fileSize ? end : undefined;
+}

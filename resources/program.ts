@@ -31,7 +31,8 @@ import { WorkspaceClaim } from "./workspace-claim";
 
 export interface StackOutputs {
   isoPath: pulumi.Output<string>;
-  isoSha256: pulumi.Output<string>;
+  /** The ISO's tree digest (WinPeIso `digest`: sha256 over its 1 MiB pieces; `winpe digest <iso>` prints it). */
+  isoDigest: pulumi.Output<string>;
   isoSize: pulumi.Output<number>;
   builtFiles: pulumi.Output<Record<string, { path: string; sha256: string; machine: string; signed: boolean }>>;
   /** The program databases beside the built files (the debugger's symbol path is their folder). */
@@ -326,7 +327,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
       {
         ...w.vm,
         isoPath: iso.isoPath,
-        isoSha256: iso.sha256,
+        isoDigest: iso.digest,
         bootPattern: waitForVerdict ? VERDICT_BOOT_PATTERN : config.vm.bootPattern,
       },
       opts,
@@ -366,7 +367,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
 
   return {
     isoPath: iso.isoPath,
-    isoSha256: iso.sha256,
+    isoDigest: iso.digest,
     isoSize: iso.size,
     builtFiles: build.files.apply((f) => {
       const out: Record<string, { path: string; sha256: string; machine: string; signed: boolean }> = {};

@@ -37,8 +37,8 @@ export const VmBootMediaArgsSchema = z
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'"),
     /** The ISO to boot. */
     isoPath: z.string().min(1),
-    /** The ISO's sha256 (WinPeIso's `sha256`): a change re-attaches and re-checks. */
-    isoSha256: z.string().min(1),
+    /** The ISO's digest (WinPeIso's `digest`): a change re-attaches and re-checks. */
+    isoDigest: z.string().min(1),
     /** open: the folder that holds the VM definition (made; removed on delete). */
     vmDir: z.string().min(1),
     /** Memory in MiB. @default 1024 */
@@ -108,9 +108,13 @@ export type VmBootMediaArgs = z.input<typeof VmBootMediaArgsSchema>;
 export const VmBootMediaDecl = declare({
   type: "VmBootMedia",
   provider: "vm-boot-media",
-  // version 2 added `debug` (optional) and `accel` (default tcg: what every earlier VM ran with)
-  version: 2,
-  migrations: { 1: (s) => ({ ...s, accel: s.accel ?? "tcg" }) },
+  // version 2 added `debug` (optional) and `accel` (default tcg: what every earlier VM ran with); version 3 renamed
+  // `isoSha256` to `isoDigest` (WinPeIso's identity became a tree digest)
+  version: 3,
+  migrations: {
+    1: (s) => ({ ...s, accel: s.accel ?? "tcg" }),
+    2: ({ isoSha256, ...s }) => ({ ...s, isoDigest: isoSha256 }),
+  },
   args: VmBootMediaArgsSchema,
   outputs: {
     /** The command that starts the VM (display form, quoted for a POSIX shell or PowerShell). */
@@ -126,7 +130,7 @@ export const VmBootMediaDecl = declare({
   },
   updateOn: [
     "isoPath",
-    "isoSha256",
+    "isoDigest",
     "memoryMb",
     "createVm",
     "bootCheck",

@@ -50,13 +50,22 @@ export type WinPeIsoArgs = z.input<typeof WinPeIsoArgsSchema>;
 export const WinPeIsoDecl = declare({
   type: "WinPeIso",
   provider: "winpe-iso",
-  version: 1,
+  version: 2,
+  // v2: the ISO's identity is a tree digest (sha256 over the sha256 of each 1 MiB piece, runtime/digest.ts), so an
+  // in-place update hashes only the pieces it changed. A v1 state's sha256 is kept as a plain digest (compared as
+  // a sha256 by refresh and delete); the next write records a tree digest.
+  migrations: {
+    1: ({ sha256, ...s }) => ({ ...s, digest: sha256 }),
+  },
   args: WinPeIsoArgsSchema,
   outputs: {
     /** Size of the ISO in bytes. */
     size: z.number().int().min(0),
-    /** sha256 of the ISO. */
-    sha256: z.string(),
+    /**
+     * The ISO's tree digest: `sha256-1m:` + sha256 over the sha256 of each 1 MiB piece of the file, in order
+     * (`winpe digest <iso>` prints it). A state written before v2 holds the plain sha256 (64 hex).
+     */
+    digest: z.string(),
     /** `present`, or `missing`/`altered` after a refresh (written again by the next up). */
     state: z.enum(["present", "missing", "altered"]),
   },

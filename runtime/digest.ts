@@ -90,6 +90,79 @@ function hashFile(file: string, algorithms: readonly string[]): string[] {
   return hashes.map((h) => h.digest("hex"));
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// tree digests: the identity of a big file that is changed in place (the ISO)
+
+/** Bytes per piece of a {@link fileTreeDigest}. */
+export const TREE_CHUNK_BYTES = 1 << 20;
+/** How a tree digest is written: `sha256-1m:<64 hex>` (a plain 64-hex digest is a sha256 of the whole file). */
+export const TREE_DIGEST_PREFIX = "sha256-1m:";
+
+/** A file's tree digest, with the sha256 (hex) of each of its 1 MiB pieces. */
+export interface TreeDigest {
+  /** `sha256-1m:` + sha256 of the concatenated 32-byte sha256 digests of the pieces, in order. */
+  digest: string;
+  size: number;
+  /** sha256 (hex) of bytes `[i * 1 MiB, min((i + 1) * 1 MiB, size))`; none for an empty file. */
+  chunks: string[];
+}
+
+/**
+ * The tree digest of `chunks` (sha256 hex of each 1 MiB piece): sha256 over their 32-byte values in order,
+ * written `sha256-1m:<hex>`. A change of any byte changes its piece's digest and so the tree digest; a file
+ * changed in place needs only its changed pieces hashed again (toolchains/open/iso-update.ts).
+ */
+export function treeDigestOf(chunks: readonly string[]): string {
+  const h = crypto.createHash("sha256");
+  for (const c of chunks) h.update(Buffer.from(c, "hex"));
+  return `${TREE_DIGEST_PREFIX}${h.digest("hex")}`;
+}
+
+const treeCache = new Map<string, { key: Omit<CacheEntry, "digest" | "sha1">; tree: TreeDigest }>();
+
+/** The tree digest of a file (one streamed pass; cached by path+size+mtime+ctime+inode like {@link fileSha256}). */
+export function fileTreeDigest(file: string): TreeDigest {
+  const st = fs.statSync(file, { bigint: true });
+  const k = keyOf(st);
+  const hit = treeCache.get(file);
+  if (hit && sameStat({ ...hit.key, digest: "" }, k)) return hit.tree;
+  const chunks: string[] = [];
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = Buffer.allocUnsafe(TREE_CHUNK_BYTES);
+    for (;;) {
+      let got = 0;
+      while (got < buf.length) {
+        const n = fs.readSync(fd, buf, got, buf.length - got, null);
+        if (n <= 0) break;
+        got += n;
+      }
+      if (got === 0) break;
+      chunks.push(sha256(buf.subarray(0, got)));
+      if (got < buf.length) break;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  const tree = { digest: treeDigestOf(chunks), size: k.size, chunks };
+  treeCache.set(file, { key: k, tree });
+  return tree;
+}
+
+/** Remember `tree` as the tree digest of `file` as it is now (its writer computed it from what it wrote). */
+export function rememberTreeDigest(file: string, tree: TreeDigest): void {
+  const st = fs.statSync(file, { bigint: true });
+  if (Number(st.size) === tree.size) treeCache.set(file, { key: keyOf(st), tree });
+}
+
+/**
+ * The digest of `file` of the same kind as `like`: its tree digest when `like` is one (`sha256-1m:`), else its
+ * sha256 (hex). What compares a file with a digest recorded earlier, whichever kind was recorded.
+ */
+export function fileDigestLike(file: string, like: string): string {
+  return like.startsWith(TREE_DIGEST_PREFIX) ? fileTreeDigest(file).digest : fileSha256(file).sha256;
+}
+
 /** Stable JSON (sorted keys) for hashing and for deterministic outputs. */
 export function stableStringify(value: unknown): string {
   return JSON.stringify(sortKeys(value));

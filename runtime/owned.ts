@@ -4,7 +4,8 @@
  * An output path a user can point anywhere (the ISO, the build outputs) is written only when nothing is there, or
  * when what is there is ours: a ledger in our bookkeeping folder (`<stateDir>/owned/`, one small JSON file per path,
  * written atomically) records each path we write, first as an intent (before the write: a write killed after its
- * rename still leaves a file we know is ours), then with the sha256 of what we wrote. A path is removed only when
+ * rename still leaves a file we know is ours), then with the digest of what we wrote (sha256; the ISO's is a tree
+ * digest, runtime/digest.ts: each is compared in its own kind). A path is removed only when
  * its content is what we last wrote (or a write of ours was interrupted there); a file changed by someone else since
  * stays, with a notice.
  */
@@ -12,9 +13,19 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { removeStaleTemps, tempPathFor, writeFileAtomic } from "./atomic";
-import { sha256File } from "./digest";
+import { fileDigestLike } from "./digest";
 import { WinpeError } from "./errors";
 import { writeAll } from "./write-all";
+
+/** Whether `target`'s content has one of the `known` digests (each compared in its own kind: sha256 or tree). */
+function holdsOneOf(target: string, known: readonly string[]): boolean {
+  const seen = new Map<boolean, string>();
+  return known.some((k) => {
+    const tree = !/^[0-9a-f]{64}$/.test(k);
+    if (!seen.has(tree)) seen.set(tree, fileDigestLike(target, k));
+    return seen.get(tree) === k;
+  });
+}
 
 /** A path holds a file winpe-lab did not write. */
 export class NotOursError extends WinpeError {
@@ -29,7 +40,7 @@ export class NotOursError extends WinpeError {
 
 interface Entry {
   path: string;
-  /** sha256 of what we wrote there last; null while a write of ours is under way (or was interrupted). */
+  /** Digest (sha256 hex, or `sha256-1m:` tree digest) of what we wrote there last; null while a write of ours is under way (or was interrupted). */
   sha256: string | null;
   /** Who wrote it (e.g. `WinPeIso winpe-lab/demo-x64`), for messages. */
   holder: string;
@@ -63,7 +74,7 @@ export class OutputLedger {
     if (this.entry(target)) return true;
     if (!fs.statSync(target).isFile()) return false;
     const known = knownSha256.filter((k): k is string => !!k);
-    return known.length > 0 && known.includes(sha256File(target));
+    return holdsOneOf(target, known);
   }
 
   /**
@@ -119,7 +130,7 @@ export class OutputLedger {
       const known = [e?.sha256 ?? undefined, ...knownSha256].filter((k): k is string => !!k);
       const interrupted = e !== undefined && e.sha256 === null;
       if (!st.isFile()) kept = `${target} is not a file winpe-lab wrote: left in place`;
-      else if (interrupted || known.includes(sha256File(target))) fs.rmSync(target, { force: true });
+      else if (interrupted || holdsOneOf(target, known)) fs.rmSync(target, { force: true });
       else kept = `${target} was changed outside winpe-lab since it was written: left in place`;
     }
     this.forget(target);

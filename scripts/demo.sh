@@ -28,7 +28,7 @@ echo
 bash scripts/pulumi.sh stack output --json --stack "$stack" > .work/$stack-outputs.json
 node -e '
   const o = require(process.argv[1]);
-  console.log(`ISO:        ${o.isoPath}  (${o.isoSize} bytes, sha256 ${o.isoSha256})`);
+  console.log(`ISO:        ${o.isoPath}  (${o.isoSize} bytes, digest ${o.isoDigest})`);
   console.log("Injected into boot.wim:");
   for (const [dest, f] of Object.entries(o.injectedFiles ?? {})) console.log(`  ${dest}  sha256 ${f.sha256}`);
   console.log(`BCD:        ${JSON.stringify(o.bcdSettings)}`);

@@ -115,7 +115,8 @@ export interface CertBackend {
 
 /** What an ISO write produced, when the backend knows it without reading the ISO again. */
 export interface IsoWritten {
-  sha256: string;
+  /** The ISO's tree digest (`sha256-1m:<hex>`, runtime/digest.ts `fileTreeDigest`). */
+  digest: string;
   size: number;
   /** `update`: the ISO was changed in place (only what changed was written); `full`: written anew. */
   how: "full" | "update";
@@ -126,10 +127,10 @@ export interface IsoBackend {
   readonly toolchain: Toolchain;
   /**
    * Write the ISO of `workspace` to `isoPath`, so that the ISO is the old one or the new one, never half of one:
-   * through a temporary file beside it, fsynced and renamed; or, when `previous` names the ISO there (its sha256
+   * through a temporary file beside it, fsynced and renamed; or, when `previous` names the ISO there (its digest
    * as the stack's state records it) and the backend can, by an in-place update that ends in the same bytes and
    * is journaled (a killed update is finished or undone by {@link cleanInterrupted}). `noPrompt`: boot UEFI
-   * without waiting for a key. `ctx.beforeInPlace` is called with the new ISO's sha256 before the first byte of an
+   * without waiting for a key. `ctx.beforeInPlace` is called with the new ISO's digest before the first byte of an
    * in-place update is written (from then on, recovery makes that ISO).
    */
   write(
@@ -138,9 +139,9 @@ export interface IsoBackend {
       workspace: string;
       isoPath: string;
       noPrompt: boolean;
-      previous?: { sha256: string };
+      previous?: { digest: string };
     },
-    ctx: StepContext & { beforeInPlace?: (sha256: string) => void },
+    ctx: StepContext & { beforeInPlace?: (digest: string) => void },
   ): Promise<IsoWritten | undefined>;
   /**
    * Remove what an interrupted write left beside `isoPath`, and finish (or undo) an interrupted in-place update;
@@ -252,8 +253,8 @@ export interface VmSpec {
   arch: "amd64" | "arm64";
   /** The ISO it boots. */
   isoPath: string;
-  /** The ISO's sha256 (recorded in the definition; a change re-attaches). */
-  isoSha256: string;
+  /** The ISO's digest (WinPeIso's `digest`, recorded in the definition; a change re-attaches). */
+  isoDigest: string;
   /** open: the folder of the definition (firmware variables, vm.json, the COM1 socket, a running VM's files). */
   vmDir: string;
   memoryMb: number;

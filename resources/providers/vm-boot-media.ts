@@ -25,7 +25,7 @@ export function vmSpecOf(a: Args): VmSpec {
     name: a.name,
     arch: a.arch,
     isoPath: a.isoPath,
-    isoSha256: a.isoSha256,
+    isoDigest: a.isoDigest,
     vmDir: a.vmDir,
     memoryMb: a.memoryMb,
     createVm: a.createVm,

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { fileSha256 } from "../../runtime/digest";
+import { fileDigestLike, fileTreeDigest } from "../../runtime/digest";
 import { withLock } from "../../runtime/locks";
 import { NotOursError, OutputLedger } from "../../runtime/owned";
 import { progressReporter, report } from "../../runtime/progress";
@@ -38,8 +38,8 @@ async function write(inputs: Record<string, unknown>, olds?: Record<string, unkn
   // the ISO the state records there (present, same path and toolchain): a backend may update it in place
   const old = olds ? stateOf(D, olds) : undefined;
   const previous =
-    old && old.state === "present" && old.sha256 && old.isoPath === a.isoPath && old.toolchain === a.toolchain
-      ? { sha256: old.sha256 }
+    old && old.state === "present" && old.digest && old.isoPath === a.isoPath && old.toolchain === a.toolchain
+      ? { digest: old.digest }
       : undefined;
   let written: IsoWritten | undefined;
   try {
@@ -54,7 +54,7 @@ async function write(inputs: Record<string, unknown>, olds?: Record<string, unkn
           // e.g. why an ISO is written whole rather than updated in place: kept in the update's output
           onNotice: (m) => void report(who, m, "info"),
           // an in-place update: from its first byte on, the ISO there is the new one (or, killed, made so)
-          beforeInPlace: (sha256) => ledger.record(a.isoPath, sha256, who),
+          beforeInPlace: (digest) => ledger.record(a.isoPath, digest, who),
         },
       );
     });
@@ -62,11 +62,11 @@ async function write(inputs: Record<string, unknown>, olds?: Record<string, unkn
     ledger.abandon(a.isoPath);
     throw e;
   }
-  const d = written ?? fileSha256(a.isoPath);
-  ledger.record(a.isoPath, d.sha256, who);
+  const d = written ?? fileTreeDigest(a.isoPath);
+  ledger.record(a.isoPath, d.digest, who);
   const how = written?.how === "update" ? "updated in place" : "wrote";
-  void report(who, `${how} ${a.isoPath} (${d.size} bytes, sha256 ${d.sha256.slice(0, 12)})`, "info", true);
-  return stateFor(D, a, { size: d.size, sha256: d.sha256, state: "present" });
+  void report(who, `${how} ${a.isoPath} (${d.size} bytes, digest ${d.digest.slice(0, 22)})`, "info", true);
+  return stateFor(D, a, { size: d.size, digest: d.digest, state: "present" });
 }
 
 export async function check(
@@ -103,7 +103,7 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
   const s = stateOf(D, props);
   if (!fs.existsSync(s.isoPath)) {
     void report(TYPE, `${s.isoPath} is gone; the next up writes it again`, "warning");
-    return { id, props: { ...s, state: "missing", size: 0, sha256: "" } };
+    return { id, props: { ...s, state: "missing", size: 0, digest: "" } };
   }
   const journal = (await isoBackend(s.toolchain)).interrupted?.(s.isoPath);
   if (journal) {
@@ -114,11 +114,12 @@ export async function read(id: string, props: Record<string, unknown>): Promise<
     );
     return { id, props: { ...s, state: "altered" } };
   }
-  const d = fileSha256(s.isoPath);
-  const state = d.sha256 === s.sha256 ? "present" : "altered";
+  // the digest of the kind the state holds (a tree digest; a plain sha256 in a state from before v2)
+  const digest = fileDigestLike(s.isoPath, s.digest);
+  const state = digest === s.digest ? "present" : "altered";
   if (state !== "present")
     void report(TYPE, `${s.isoPath} was changed outside winpe-lab; the next up writes it again`, "warning");
-  return { id, props: { ...s, state, size: d.size, sha256: d.sha256 } };
+  return { id, props: { ...s, state, size: fs.statSync(s.isoPath).size, digest } };
 }
 
 export async function del(_id: string, props: Record<string, unknown>): Promise<void> {
@@ -129,7 +130,7 @@ export async function del(_id: string, props: Record<string, unknown>): Promise<
     backend.cleanInterrupted(iso);
     backend.forget?.({ workspace: s.workspace, isoPath: iso });
     // only the ISO as we wrote it: a file changed by someone else since stays
-    const kept = ledgerOf(s.workspace).remove(iso, [s.sha256]);
+    const kept = ledgerOf(s.workspace).remove(iso, [s.digest]);
     if (kept) void report(TYPE, kept, "warning");
   });
 }

@@ -214,7 +214,7 @@ describe("shared state in an S3-compatible bucket: two checkouts, Pulumi's stack
   it("one checkout reads the other's outputs (`stack output`)", async () => {
     const own = await stacksOf(a, "alpha").outputs();
     const seenFromB = await stacksOf(b, "beta").workspace.stackOutputs("alpha");
-    expect(seenFromB.isoSha256.value).toBe(own.isoSha256.value);
+    expect(seenFromB.isoDigest.value).toBe(own.isoDigest.value);
     expect(seenFromB.isoPath.value).toBe(path.join(a.dir, "winpe.iso"));
     expect(seenFromB.injectedFiles.value).toEqual(own.injectedFiles.value);
     // and through the repository's own wrapper, with the bucket in PULUMI_BACKEND_URL
@@ -228,7 +228,7 @@ describe("shared state in an S3-compatible bucket: two checkouts, Pulumi's stack
       },
     );
     const beta = await stacksOf(b, "beta").outputs();
-    expect(JSON.parse(r.stdout).isoSha256).toBe(beta.isoSha256.value);
+    expect(JSON.parse(r.stdout).isoDigest).toBe(beta.isoDigest.value);
   });
 
   it("a no-op up of each stack runs no tool", async () => {

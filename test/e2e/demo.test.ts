@@ -78,7 +78,7 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     // ten resources and the driver test (DriverTest)
     expect(r.summary.resourceChanges).toEqual({ create: 11 });
     expect(fs.existsSync(d.isoPath)).toBe(true);
-    firstIsoSha = r.outputs.isoSha256.value;
+    firstIsoSha = r.outputs.isoDigest.value;
     expect(sha256(fs.readFileSync(d.isoPath))).toBe(firstIsoSha);
 
     // El Torito: the UEFI boot image is there

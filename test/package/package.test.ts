@@ -57,10 +57,10 @@ const iso = new WinPeIso("iso", {
 });
 
 export const isoPath = full.isoPath;
-export const isoSha256 = full.isoSha256;
+export const isoDigest = full.isoDigest;
 export const injectedFiles = full.injectedFiles;
 export const bootCheck = full.bootCheck;
-export const smallIsoSha256 = iso.sha256;
+export const smallIsoSha256 = iso.digest;
 // what this program could see: the package it imports, and whether the checkout was visible
 export const winpeLabModule = require.resolve("winpe-lab");
 export const checkoutVisible = fs.existsSync(${JSON.stringify(path.join(REPO_ROOT, "package.json"))});

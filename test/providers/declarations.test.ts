@@ -94,7 +94,7 @@ describe("state reading (providers/kit.ts)", () => {
   });
 });
 
-describe("VmBootMedia state version 2 (debug transport, accel)", () => {
+describe("VmBootMedia state versions 2 (debug transport, accel) and 3 (isoDigest)", () => {
   const v1 = {
     toolchain: "open",
     arch: "amd64",
@@ -118,12 +118,13 @@ describe("VmBootMedia state version 2 (debug transport, accel)", () => {
     arch: "amd64",
     name: "vm",
     isoPath: "/w/x.iso",
-    isoSha256: "s",
+    isoDigest: "s",
     vmDir: "/w/vm",
   }) as Record<string, unknown>;
 
-  it("a version-1 state reads as tcg without a debug transport, and is no change for the same VM", () => {
-    expect(stateOf(VmBootMediaDecl, v1)).toMatchObject({ accel: "tcg", stateVersion: 2 });
+  it("a version-1 state reads as tcg without a debug transport, its isoSha256 as isoDigest, and is no change for the same VM", () => {
+    expect(stateOf(VmBootMediaDecl, v1)).toMatchObject({ accel: "tcg", isoDigest: "s", stateVersion: 3 });
+    expect(stateOf(VmBootMediaDecl, v1)).not.toHaveProperty("isoSha256");
     expect(stateOf(VmBootMediaDecl, v1).debug).toBeUndefined();
     expect(diffArgs(VmBootMediaDecl, v1, news).changes).toBe(false);
   });
@@ -173,5 +174,33 @@ describe("DriverBuild state version 2 (incremental builds)", () => {
 
   it("a version-2 state without a link key is refused, naming the field", () => {
     expect(() => stateOf(DriverBuildDecl, { ...v1, stateVersion: 2 })).toThrow(/linkKey/);
+  });
+});
+
+describe("WinPeIso state version 2 (tree digest)", () => {
+  const v1 = {
+    toolchain: "open",
+    arch: "amd64",
+    workspace: "/w",
+    isoPath: "/w/x.iso",
+    noPrompt: true,
+    contentHashes: { "sources/boot.wim": "a" },
+    size: 10,
+    sha256: "e".repeat(64),
+    state: "present",
+    stateVersion: 1,
+  };
+  it("a version-1 state keeps its sha256 as a plain digest, and is no change for the same inputs", () => {
+    const s = stateOf(WinPeIsoDecl, v1);
+    expect(s).toMatchObject({ digest: "e".repeat(64), stateVersion: 2 });
+    expect(s).not.toHaveProperty("sha256");
+    const news = WinPeIsoDecl.args.parse({
+      toolchain: "open",
+      arch: "amd64",
+      workspace: "/w",
+      isoPath: "/w/x.iso",
+      contentHashes: { "sources/boot.wim": "a" },
+    }) as Record<string, unknown>;
+    expect(diffArgs(WinPeIsoDecl, v1, news).changes).toBe(false);
   });
 });

@@ -8,10 +8,10 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as vmP from "../../resources/providers/vm-boot-media";
 import * as isoP from "../../resources/providers/winpe-iso";
-import { sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
 import { setProgressFallback } from "../../runtime/progress";
 import { copype } from "../../toolchains/open/copype";
+import { treeDigestHere } from "../helpers/tree-digest";
 
 type Props = Record<string, unknown>;
 
@@ -43,7 +43,7 @@ describe("WinPeIso + VmBootMedia providers (open toolchain, real ISO, real QEMU)
 
   it("WinPeIso create writes a bootable ISO atomically and reports its sha256", async () => {
     iso = (await isoP.create((await isoP.check({}, isoInputs({ wim: "a" }))).inputs as Props)).outs as Props;
-    expect(iso.sha256).toBe(sha256(fs.readFileSync(path.join(dir, "winpe.iso"))));
+    expect(iso.digest).toBe(treeDigestHere(fs.readFileSync(path.join(dir, "winpe.iso"))));
     const et = await runTool("xorriso", ["-indev", String(iso.isoPath), "-report_el_torito", "plain"]);
     expect(et.stdout).toMatch(/UEFI/);
     expect(fs.readdirSync(dir).filter((f) => f.includes(".winpe-tmp-"))).toEqual([]);
@@ -76,7 +76,7 @@ describe("WinPeIso + VmBootMedia providers (open toolchain, real ISO, real QEMU)
       arch: "amd64",
       name: "test-vm",
       isoPath: iso.isoPath,
-      isoSha256: iso.sha256,
+      isoDigest: iso.digest,
       vmDir: path.join(dir, "vm"),
       bootCheck: true,
       bootTimeoutSec: 120,
@@ -87,13 +87,13 @@ describe("WinPeIso + VmBootMedia providers (open toolchain, real ISO, real QEMU)
     expect(def.argv[0]).toBe("qemu-system-x86_64");
     // the ISO as a CD-ROM in option syntax (a comma in its path is doubled), the same argv the boot check ran
     expect(def.argv).toContain(`file=${String(iso.isoPath)},index=2,media=cdrom`);
-    expect(def.spec.isoSha256).toBe(iso.sha256);
+    expect(def.spec.isoDigest).toBe(iso.digest);
     expect(fs.existsSync(path.join(dir, "vm", "vars.fd"))).toBe(true);
     expect(String(vm.startCommand)).toMatch(/^qemu-system-x86_64 -machine q35/);
   });
 
   it("VmBootMedia: a changed ISO hash re-attaches; a removed definition is drift; delete removes the VM files", async () => {
-    const news = (await vmP.check({}, { ...vm, isoSha256: "other", bootCheck: false })).inputs as Props;
+    const news = (await vmP.check({}, { ...vm, isoDigest: "other", bootCheck: false })).inputs as Props;
     expect((await vmP.diff("id", vm, news)).changes).toBe(true);
     fs.rmSync(path.join(dir, "vm", "vm.json"));
     expect((await vmP.read("id", vm)).props?.state).toBe("missing");
@@ -107,7 +107,7 @@ describe("WinPeIso + VmBootMedia providers (open toolchain, real ISO, real QEMU)
     await expect(isoP.create(a)).rejects.toThrow(/'isoPath' .*folder\.iso is a folder/);
     const bad = await vmP.check(
       {},
-      { toolchain: "open", arch: "amd64", name: "x", isoPath: "/x.iso", isoSha256: "s", vmDir: "/v", bootPattern: "(" },
+      { toolchain: "open", arch: "amd64", name: "x", isoPath: "/x.iso", isoDigest: "s", vmDir: "/v", bootPattern: "(" },
     );
     expect(bad.failures?.[0]?.property).toBe("bootPattern");
     const rel = await isoP.check({}, { ...isoInputs({}), isoPath: "out.iso" });

@@ -12,12 +12,12 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../formats/bcd/store";
 import * as isoP from "../../resources/providers/winpe-iso";
-import { sha256 } from "../../runtime/digest";
 import { OutputLedger } from "../../runtime/owned";
 import { setProgressFallback } from "../../runtime/progress";
 import { copype } from "../../toolchains/open/copype";
 import { isoRecordFile, journalPath } from "../../toolchains/open/iso-update";
 import { wimUpdate } from "../../toolchains/open/wim";
+import { treeDigestHere } from "../helpers/tree-digest";
 
 type Props = Record<string, unknown>;
 const REPO = path.resolve(__dirname, "..", "..");
@@ -71,15 +71,15 @@ describe("WinPeIso provider: in-place update (open toolchain, real files)", () =
 
   it("create writes the whole ISO; update after an edit changes it in place and says so", async () => {
     outs = (await isoP.create(await inputs({ wim: "0" }))).outs as Props;
-    expect(outs.sha256).toBe(sha256(fs.readFileSync(iso)));
+    expect(outs.digest).toBe(treeDigestHere(fs.readFileSync(iso)));
     expect(fs.existsSync(isoRecordFile(path.join(ws, ".winpe-lab"), iso))).toBe(true);
     await change();
     lines.length = 0;
     outs = (await isoP.update("id", outs, await inputs({ wim: "1" }))).outs as Props;
-    expect(outs.sha256).toBe(sha256(fs.readFileSync(iso)));
+    expect(outs.digest).toBe(treeDigestHere(fs.readFileSync(iso)));
     expect(outs.size).toBe(fs.statSync(iso).size);
     expect(lines.join("\n")).toMatch(/updated .*winpe\.iso in place \(sources\/boot\.wim/);
-    expect(lines.join("\n")).toMatch(/updated in place .*winpe\.iso \(\d+ bytes, sha256/);
+    expect(lines.join("\n")).toMatch(/updated in place .*winpe\.iso \(\d+ bytes, digest sha256-1m:/);
     // the ledger knows the ISO as it is now: a later delete removes it
     expect(ledger().isOurs(iso)).toBe(true);
   }, 120_000);
@@ -91,7 +91,7 @@ describe("WinPeIso provider: in-place update (open toolchain, real files)", () =
     await change();
     lines.length = 0;
     outs = (await isoP.update("id", r.props as Props, await inputs({ wim: "2" }))).outs as Props;
-    expect(outs.sha256).toBe(sha256(fs.readFileSync(iso)));
+    expect(outs.digest).toBe(treeDigestHere(fs.readFileSync(iso)));
     expect(lines.join("\n")).toMatch(/wrote .*winpe\.iso/);
   }, 120_000);
 

@@ -36,7 +36,9 @@ import {
 import { makeMedia } from "../../toolchains/open/makemedia";
 import type { Arch } from "../../toolchains/open/media";
 import { wimUpdate } from "../../toolchains/open/wim";
+import { afterAppend, beforeAppend, wimAppendsDir } from "../../toolchains/open/wim-appends";
 import type { IsoWritten } from "../../toolchains/types";
+import { treeDigestHere } from "../helpers/tree-digest";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "winpe-iso-update-"));
@@ -90,7 +92,7 @@ async function write(w: Ws, previous?: IsoWritten, noPrompt = true): Promise<Iso
       workspace: w.dir,
       isoPath: w.iso,
       noPrompt,
-      previous: previous ? { sha256: previous.sha256 } : undefined,
+      previous: previous ? { digest: previous.digest } : undefined,
     },
     { resource: "test:iso-update", onProgress: (l) => w.lines.push(l), onNotice: (l) => w.lines.push(l) },
   );
@@ -108,8 +110,12 @@ async function reference(w: Ws, noPrompt = true): Promise<Buffer> {
 }
 
 let addCount = 0;
-/** Add a file to boot.wim the way ImageCommit does (`wimlib-imagex update`: appends, keeps LZX). */
-async function addToWim(w: Ws, bytes: number): Promise<void> {
+/**
+ * Add a file to boot.wim with `wimlib-imagex update` (appends, keeps LZX). `recorded`: as ImageCommit's open image
+ * backend does it, with the record of the append (wim-appends.ts); else wimlib alone (no record: the ISO update
+ * compares boot.wim's kept part).
+ */
+async function addToWim(w: Ws, bytes: number, recorded = false): Promise<void> {
   const src = path.join(scratch, `payload-${++addCount}`);
   fs.mkdirSync(src, { recursive: true });
   // deterministic, incompressible-ish content
@@ -122,15 +128,13 @@ async function addToWim(w: Ws, bytes: number): Promise<void> {
         if (i + j < bytes) b[i + j] = c.charCodeAt(0) ^ (i >> 5);
       });
   fs.writeFileSync(path.join(src, "f.bin"), b);
-  await wimUpdate(
-    path.join(w.media, "sources", "boot.wim"),
-    1,
-    [{ op: "add", source: "f.bin", dest: `Windows/Ioctl/f${addCount}.bin` }],
-    {
-      cwd: src,
-      resource: "test:iso-update",
-    },
-  );
+  const wim = path.join(w.media, "sources", "boot.wim");
+  const before = recorded ? beforeAppend(wim) : undefined;
+  await wimUpdate(wim, 1, [{ op: "add", source: "f.bin", dest: `Windows/Ioctl/f${addCount}.bin` }], {
+    cwd: src,
+    resource: "test:iso-update",
+  });
+  if (recorded) expect(afterAppend(wimAppendsDir(w.stateDir), wim, before)).toBe(true);
 }
 
 /** Set testsigning in every BCD store of the media (our BCD module, as BcdSettings does). */
@@ -180,7 +184,7 @@ async function expectSameAsFullWrite(w: Ws, r: IsoWritten, how: "update" | "full
   const want = await reference(w, noPrompt);
   expect(got.length).toBe(want.length);
   expect(got.equals(want), "the updated ISO differs from a full write of the same media").toBe(true);
-  expect(r.sha256).toBe(sha256(got));
+  expect(r.digest).toBe(treeDigestHere(got));
   expect(r.size).toBe(got.length);
   expect(fs.existsSync(journalPath(w.iso))).toBe(false);
   const back = await readBack(w.iso);
@@ -199,7 +203,7 @@ describe.each([
     w = await workspace(arch, `ws-${arch}`, { bios });
     cur = await write(w);
     expect(cur.how).toBe("full");
-    expect(readIsoRecord(w.stateDir, w.iso)?.sha256).toBe(cur.sha256);
+    expect(readIsoRecord(w.stateDir, w.iso)?.digest).toBe(cur.digest);
   }, 120_000);
 
   it("a file added to boot.wim (wimlib-imagex update): only its growth and the moved BCD stores are written", async () => {
@@ -211,6 +215,34 @@ describe.each([
     expect(w.lines.join("\n")).toMatch(/updated .* in place \(sources\/boot\.wim \(\d+ -> \d+ bytes\)/);
     const written = Number(/: (\d+) of \d+ bytes written/.exec(w.lines.join("\n"))![1]);
     expect(written).toBeLessThan(200_000 + 400_000); // the growth + BCDs + padding, not the ISO
+  }, 120_000);
+
+  it("a file added through the image backend's path (append recorded): boot.wim is not re-read, same ISO", async () => {
+    await addToWim(w, 150_000, true);
+    await addToWim(w, 60_000, true); // a chain of two appends since the ISO was written
+    cur = await write(w, cur);
+    await expectSameAsFullWrite(w, cur, "update");
+    expect(w.lines.join("\n")).toMatch(/kept part known unchanged from the record of its appends/);
+  }, 120_000);
+
+  it("an append recorded, then boot.wim changed by something else: the record vouches for nothing, bytes compared", async () => {
+    await addToWim(w, 40_000, true);
+    // a byte inside boot.wim's kept part, changed outside winpe-lab (its identity changes: no chain to it)
+    const wim = path.join(w.media, "sources", "boot.wim");
+    const fd = fs.openSync(wim, "r+");
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, 5000);
+    fs.writeSync(fd, Buffer.from([b[0]! ^ 0xff]), 0, 1, 5000);
+    fs.closeSync(fd);
+    cur = await write(w, cur);
+    await expectSameAsFullWrite(w, cur, "full");
+    expect(w.lines.join("\n")).toMatch(/boot\.wim changed before the end of its old data/);
+    // the byte back (the WIM whole again for the tests that follow): compared again, differs from the ISO's copy
+    const fd2 = fs.openSync(wim, "r+");
+    fs.writeSync(fd2, b, 0, 1, 5000);
+    fs.closeSync(fd2);
+    cur = await write(w, cur);
+    await expectSameAsFullWrite(w, cur, "full");
   }, 120_000);
 
   it("boot.wim with bytes after its XML data (wimlib writes over them at its next append)", async () => {
@@ -335,9 +367,9 @@ describe("fallbacks: the whole ISO is written, and the progress says why", () =>
     expect(why()).toMatch(/the ISO file changed since winpe-lab wrote it/);
   }, 60_000);
 
-  it("the stack's state names another ISO (its sha256)", async () => {
+  it("the stack's state names another ISO (its digest)", async () => {
     setTestsigning(w, false);
-    cur = await write(w, { ...cur, sha256: "0".repeat(64) });
+    cur = await write(w, { ...cur, digest: `sha256-1m:${"0".repeat(64)}` });
     await expectSameAsFullWrite(w, cur, "full");
     expect(why()).toMatch(/not the one the stack's state records/);
   }, 60_000);
@@ -433,7 +465,7 @@ async function killedUpdate(w: Ws, previous: IsoWritten, point: string): Promise
   fs.rmSync(signal, { force: true });
   const script = [
     `const { openIsoBackend } = require(${JSON.stringify(path.join(REPO, "dist", "toolchains", "open", "iso.js"))});`,
-    `openIsoBackend.write(${JSON.stringify({ arch: w.arch, workspace: w.dir, isoPath: w.iso, noPrompt: true, previous: { sha256: previous.sha256 } })},`,
+    `openIsoBackend.write(${JSON.stringify({ arch: w.arch, workspace: w.dir, isoPath: w.iso, noPrompt: true, previous: { digest: previous.digest } })},`,
     `  { resource: "test:iso-update:child", onProgress: (l) => console.log(l) })`,
     "  .then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });",
   ].join("\n");

@@ -9,7 +9,8 @@
  * - the mount folder is the staging area: injected files are copied there at their image paths, so the user
  *   sees exactly what will be committed, as in a DISM mount folder;
  * - "commit" applies the staged changes with `wimlib-imagex update` (appends new data, keeps LZX), under an
- *   operation lock; the original of a replaced file is extracted first so destroy can restore it;
+ *   operation lock; the original of a replaced file is extracted first so destroy can restore it; an append is
+ *   recorded (wim-appends.ts, in the working folder's `.winpe-lab`) so the ISO's update need not re-read boot.wim;
  * - "unmount" discards the staging folder's content and releases the claims.
  * Stale state (a crash mid-step) is: leftover temporary files, a lost claim, missing bookkeeping.
  */
@@ -21,6 +22,7 @@ import { type Claim, claim, LockedError, readClaim, releaseClaim, withLock } fro
 import { missingAncestors } from "../folders";
 import type { ImageBackend, ImageChange, MountFacts, MountSpec, MountState, StepContext } from "../types";
 import { assertWimFile, wimExtract, wimFileHashes, wimFoldersPresent, wimImageInfo, wimUpdate } from "./wim";
+import { afterAppend, beforeAppend, wimAppendsDir } from "./wim-appends";
 
 const MANIFEST = "mount.json";
 
@@ -245,7 +247,10 @@ export const openImageBackend: ImageBackend = {
         const rel = changes.map((c) =>
           c.op === "add" ? { ...c, source: path.relative(m.mountDir, c.source).split(path.sep).join("/") } : c,
         );
+        // what the append keeps, for the ISO's in-place update (wim-appends.ts: recorded only when wimlib appended)
+        const before = beforeAppend(m.wim);
         await wimUpdate(m.wim, m.index, rel, { cwd: m.mountDir, resource: ctx.resource, onProgress: ctx.onProgress });
+        afterAppend(wimAppendsDir(path.dirname(m.privateDir)), m.wim, before);
       },
       { onMessage: ctx.onNotice },
     );

@@ -12,7 +12,8 @@
  * says why not (a full write follows) when one fails:
  *
  * - the ISO is the one we wrote last: our record of it (`<workspace>/.winpe-lab/iso/<key>.json`, written after each
- *   write) has its sha256, equal to what the resource's state says, and its size, inode, mtime and ctime, equal to
+ *   write) has its tree digest (runtime/digest.ts: sha256 over its 1 MiB pieces; the record keeps each piece's
+ *   sha256, so an update hashes only the pieces it changes), equal to what the resource's state says, and its size, inode, mtime and ctime, equal to
  *   the file's now (the digest cache's rule, runtime/digest.ts);
  * - it has our layout: application identifier {@link ISO_LAYOUT}, the label, the fixed date, Rock Ridge and Joliet,
  *   the data preparer identifier of the xorriso, libisoburn, libisofs and libburn installed now (another version
@@ -26,8 +27,11 @@
  *   Resources ... (OLD) Blob table ... (NEW) Resources ..."; it seeks to the end of the old XML data, or of the
  *   old integrity table, or of the old blob table when no image changed, and rewrites the header) keeps every byte
  *   between the header and the end of the old blob table, which the old header (the ISO's copy) locates. Those
- *   bytes, from boot.wim's second block to the block holding that end, are compared with the media's boot.wim in
- *   the same pass that hashes the new ISO; the first block and everything after are written anew.
+ *   bytes, from boot.wim's second block to the block holding that end, are kept in the ISO; the first block and
+ *   everything after are written anew. That they are unchanged is known from the record of the appends our
+ *   commits ran (wim-appends.ts: same file, header checked after each) from the boot.wim the ISO holds to the one
+ *   there now; without such a record they are read and compared with the ISO's copy (the new ISO's changed pieces
+ *   are hashed in the same pass).
  *
  * Crash safety (ext4 has no reflink, so no copy-on-write clone): a redo/undo journal beside the ISO
  * (`.<name>.winpe-lab-journal`) holds every byte to write, the old bytes it replaces, the ISO's inode and a sha256
@@ -56,8 +60,11 @@ import {
   type TreeEntry,
   VD,
 } from "../../formats/iso9660";
+import { WIM_HEADER_BYTES, wimKeptEnd } from "../../formats/wim";
 import { fsyncDir, removeStaleTemps, tempPathFor, writeAll, writeFileAtomic } from "../../runtime/atomic";
+import { TREE_CHUNK_BYTES, treeDigestOf } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
+import { type StatId, sameStat, statId } from "../../runtime/stat-id";
 import {
   DEFAULT_ISO_EPOCH,
   dataOrder,
@@ -69,52 +76,22 @@ import {
   xorrisoTime,
 } from "./makemedia";
 import { MediaError, WORKSPACE } from "./media";
+import { keptSince, wimAppendsDir } from "./wim-appends";
 
 // ---------------------------------------------------------------------------------------------------------------
 // identities and our record of the last write
 
-/** What identifies a file's content without reading it (the digest cache's rule). */
-export interface StatId {
-  dev: string;
-  ino: string;
-  size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-}
-
-export function statId(file: string): StatId | undefined {
-  try {
-    const st = fs.statSync(file, { bigint: true });
-    return {
-      dev: st.dev.toString(),
-      ino: st.ino.toString(),
-      size: Number(st.size),
-      mtimeNs: st.mtimeNs.toString(),
-      ctimeNs: st.ctimeNs.toString(),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-function sameStat(a: StatId | undefined, b: StatId | undefined): boolean {
-  return (
-    !!a &&
-    !!b &&
-    a.dev === b.dev &&
-    a.ino === b.ino &&
-    a.size === b.size &&
-    a.mtimeNs === b.mtimeNs &&
-    a.ctimeNs === b.ctimeNs
-  );
-}
+export { type StatId, sameStat, statId };
 
 /** Our record of the ISO we wrote last at a path (the basis of the next in-place update). */
 export interface IsoRecord {
-  version: 1;
+  version: 2;
   iso: string;
   layout: string;
-  sha256: string;
+  /** The ISO's tree digest (runtime/digest.ts `treeDigestOf`). */
+  digest: string;
+  /** sha256 (hex) of each 1 MiB piece of the ISO (what `digest` is made of). */
+  chunks: string[];
   size: number;
   /** The ISO file right after our write. */
   stat: StatId;
@@ -182,7 +159,8 @@ export function isoRecordFile(stateDir: string, iso: string): string {
 export function readIsoRecord(stateDir: string, iso: string): IsoRecord | undefined {
   try {
     const r = JSON.parse(fs.readFileSync(isoRecordFile(stateDir, iso), "utf8")) as IsoRecord;
-    return r && r.version === 1 && r.iso === path.resolve(iso) ? r : undefined;
+    // version 1 (a whole-file sha256, no pieces) cannot be updated cheaply: the next write is a full one
+    return r && r.version === 2 && r.iso === path.resolve(iso) && Array.isArray(r.chunks) ? r : undefined;
   } catch {
     return undefined;
   }
@@ -518,22 +496,6 @@ interface PlanOp {
   meta: boolean;
 }
 
-/** Bytes of a WIM header (wimlib `struct wim_header_disk`, the WIM format's header). */
-const WIM_HEADER_BYTES = 208;
-
-/**
- * The end of what wimlib's in-place append keeps of a WIM: the end of its blob table (resource header at 0x30: a
- * 7-byte size, a flags byte, an 8-byte offset), or its header when it has none. Undefined when `h` is not a WIM
- * header or the blob table lies outside the file.
- */
-export function wimKeptEnd(h: Buffer, fileSize: number): number | undefined {
-  if (h.length < WIM_HEADER_BYTES || h.toString("latin1", 0, 8) !== "MSWIM\0\0\0") return undefined;
-  const size = Number(h.readBigUInt64LE(0x30) & 0xffffffffffffffn);
-  const offset = Number(h.readBigUInt64LE(0x38));
-  const end = offset === 0 ? WIM_HEADER_BYTES : offset + size;
-  return end >= WIM_HEADER_BYTES && end <= fileSize ? end : undefined;
-}
-
 /**
  * Processes holding a lock on `file` (from /proc/locks: POSIX, OFD and flock locks, e.g. QEMU's image locks on a
  * `-cdrom` it runs from): their pids (-1 for an OFD lock, which has no owner process). Empty where /proc/locks
@@ -569,9 +531,16 @@ export interface UpdatePlan {
   oldSize: number;
   newSize: number;
   ops: PlanOp[];
-  /** boot.wim bytes kept in place: compared with the media's boot.wim while the new ISO is hashed. */
+  /**
+   * boot.wim bytes kept in place that no record of appends vouches for: compared with the media's boot.wim while
+   * the new ISO's changed pieces are hashed.
+   */
   keep?: { isoOffset: number; wimFile: string; wimOffset: number; length: number };
-  /** The record to write after the update (sha256 and the ISO's identity filled in then). */
+  /** How boot.wim's kept part is known to be unchanged: `record` (wim-appends.ts), `compare`, or none kept. */
+  keptBy?: "record" | "compare";
+  /** The old ISO's pieces (its record): those no write touches are the new ISO's too. */
+  oldChunks: string[];
+  /** The record to write after the update (digest and the ISO's identity filled in then). */
   files: Record<string, StatId>;
   /** For the progress line: what changed. */
   changed: string[];
@@ -583,9 +552,14 @@ interface PlanInput {
   plan: MediaPlan;
   iso: string;
   record: IsoRecord | undefined;
-  previousSha256: string;
+  previousDigest: string;
   preparer: string;
   epoch: number;
+  /**
+   * How much of boot.wim (`wim`) as it was at `from` (the copy in the ISO) is unchanged in the one there now, by
+   * the record of our appends (wim-appends.ts `keptSince`): bytes `[208, end)`; undefined when unknown.
+   */
+  wimKept?: (wim: string, from: StatId, now: StatId) => number | undefined;
 }
 
 /** Build the list of writes that turn the ISO into a full write of the media now, or say why it cannot. */
@@ -594,11 +568,13 @@ export function planUpdate(inp: PlanInput): PlanResult {
   const fallback = (why: string): PlanResult => ({ fallback: why });
   if (!record) return fallback("no record of an earlier write of this ISO by winpe-lab");
   if (record.layout !== ISO_LAYOUT) return fallback(`the ISO has layout '${record.layout}', not '${ISO_LAYOUT}'`);
-  if (record.sha256 !== inp.previousSha256) return fallback("the ISO is not the one the stack's state records");
+  if (record.digest !== inp.previousDigest) return fallback("the ISO is not the one the stack's state records");
   const isoStat = statId(iso);
   if (!sameStat(isoStat, record.stat))
     return fallback("the ISO file changed since winpe-lab wrote it (size, inode or times differ)");
   const oldSize = isoStat!.size;
+  if (record.chunks.length !== Math.ceil(oldSize / TREE_CHUNK_BYTES))
+    return fallback("the record's pieces do not cover the ISO");
 
   const fd = fs.openSync(iso, "r");
   try {
@@ -725,6 +701,7 @@ export function planUpdate(inp: PlanInput): PlanResult {
     const wimChanged = !sameStat(wim.stat, record.files[wimRel]);
     if (newWim >= 0xffffffff - ISO_BLOCK) return fallback("boot.wim reaches 4 GiB (several extents)");
     let keep: UpdatePlan["keep"];
+    let keptBy: UpdatePlan["keptBy"];
     // the tail region rewritten from `rewriteFrom` to the new end: boot.wim's new part, the BCD stores, the padding
     let rewriteFrom: number | undefined;
     const tailSources: PlanOp[] = [];
@@ -736,23 +713,28 @@ export function planUpdate(inp: PlanInput): PlanResult {
         return fallback(`boot.wim shrank from ${oldWim} to ${newWim} bytes (rebuilt?): its copy cannot be kept`);
       const keptBlocks = Math.floor(oldKeep / ISO_BLOCK);
       changed.push(`${wimRel} (${oldWim} -> ${newWim} bytes)`);
+      const from = record.files[wimRel];
+      const vouched = from && inp.wimKept ? inp.wimKept(wim.abs, from, wim.stat) : undefined;
       if (keptBlocks >= 1) {
         ops.push({ offset: wimStart, length: ISO_BLOCK, src: { kind: "file", file: wim.abs, offset: 0 }, meta: false });
-        if (keptBlocks >= 2)
+        if (keptBlocks >= 2 && vouched !== undefined && vouched >= keptBlocks * ISO_BLOCK) keptBy = "record";
+        else if (keptBlocks >= 2) {
+          keptBy = "compare";
           keep = {
             isoOffset: wimStart + ISO_BLOCK,
             wimFile: wim.abs,
             wimOffset: ISO_BLOCK,
             length: (keptBlocks - 1) * ISO_BLOCK,
           };
+        }
       }
-      const from = keptBlocks >= 1 ? keptBlocks * ISO_BLOCK : 0;
-      rewriteFrom = wimStart + from;
-      if (newWim > from)
+      const newFrom = keptBlocks >= 1 ? keptBlocks * ISO_BLOCK : 0;
+      rewriteFrom = wimStart + newFrom;
+      if (newWim > newFrom)
         tailSources.push({
-          offset: wimStart + from,
-          length: newWim - from,
-          src: { kind: "file", file: wim.abs, offset: from },
+          offset: wimStart + newFrom,
+          length: newWim - newFrom,
+          src: { kind: "file", file: wim.abs, offset: newFrom },
           meta: false,
         });
       if (newWim !== oldWim) newPlace.set(wimRel, { extent: ext(wimRel), size: newWim });
@@ -824,7 +806,7 @@ export function planUpdate(inp: PlanInput): PlanResult {
     }
     if (ops.length > 0 && ops[ops.length - 1]!.offset + ops[ops.length - 1]!.length < newSize)
       throw new Error("iso-update: the new end is not covered by the writes");
-    return { plan: { iso, oldSize, newSize, ops, keep, files, changed } };
+    return { plan: { iso, oldSize, newSize, ops, keep, keptBy, oldChunks: record.chunks, files, changed } };
   } finally {
     fs.closeSync(fd);
   }
@@ -833,8 +815,12 @@ export function planUpdate(inp: PlanInput): PlanResult {
 // ---------------------------------------------------------------------------------------------------------------
 // the update
 
-/** A piece of the new ISO to hash: bytes of `fd` at `at` (the old ISO or the journal), or zeros (no fd). */
+/**
+ * A piece of the new ISO to hash (at `pos`, never across a 1 MiB boundary): bytes of `fd` at `at` (the old ISO or
+ * the journal), or zeros (no fd).
+ */
 interface HashChunk {
+  pos: number;
   fd?: number;
   at?: number;
   n: number;
@@ -857,10 +843,14 @@ function readAsync(fd: number, b: Buffer, position: number): Promise<void> {
 }
 
 /**
- * Feed `chunks` to `h` in order, comparing each chunk's boot.wim part with `wimFd`; reads are issued one chunk
+ * Feed `chunks` to `sink` in order, comparing each chunk's boot.wim part with `wimFd`; reads are issued one chunk
  * ahead (double buffers). Returns the boot.wim offset of the first chunk that differs, or undefined.
  */
-async function hashChunks(chunks: HashChunk[], h: crypto.Hash, wimFd: number | undefined): Promise<number | undefined> {
+async function hashChunks(
+  chunks: HashChunk[],
+  sink: (c: HashChunk, data: Buffer) => void,
+  wimFd: number | undefined,
+): Promise<number | undefined> {
   const sets = [0, 1].map(() => ({ a: Buffer.allocUnsafe(CHUNK), b: Buffer.allocUnsafe(CHUNK) }));
   const load = (i: number): Promise<unknown> => {
     const c = chunks[i]!;
@@ -879,7 +869,7 @@ async function hashChunks(chunks: HashChunk[], h: crypto.Hash, wimFd: number | u
       const set = sets[i % 2]!;
       const data = c.fd === undefined ? ZEROS.subarray(0, c.n) : set.a.subarray(0, c.n);
       if (c.cmp && !set.b.subarray(0, c.cmp.n).equals(data.subarray(c.cmp.skip, c.cmp.skip + c.cmp.n))) return c.cmp.at;
-      h.update(data);
+      sink(c, data);
     }
     return undefined;
   } finally {
@@ -908,7 +898,9 @@ function splitAt(ops: PlanOp[], at: number): PlanOp[] {
 }
 
 export interface IsoUpdateResult {
-  sha256: string;
+  /** The new ISO's tree digest, and its pieces. */
+  digest: string;
+  chunks: string[];
   size: number;
   /** Bytes written into the ISO. */
   written: number;
@@ -916,22 +908,25 @@ export interface IsoUpdateResult {
   writes: number;
   /**
    * Where the time went (ms): `version` (xorriso -version), `plan` (reading the ISO's trees, comparing boot images
-   * and changed files), `journal` (writing and fsyncing it), `hash` (the new ISO's sha256 and boot.wim's kept part
-   * compared), `apply` (the journal replayed into the ISO, fsyncs).
+   * and changed files), `journal` (writing and fsyncing it), `hash` (the new ISO's changed pieces hashed, and
+   * boot.wim's kept part compared when no record vouches for it), `apply` (the journal replayed into the ISO, fsyncs).
    */
   ms: Record<string, number>;
   changed: string[];
+  /** How boot.wim's kept part was known unchanged (see {@link UpdatePlan.keptBy}). */
+  keptBy?: "record" | "compare";
 }
 
 /**
- * Write the journal of `plan` (temporary file), hash the new ISO from the journal and the old ISO's kept bytes
- * (comparing boot.wim's kept part with the media's boot.wim on the way), then, when it all holds, put the journal
+ * Write the journal of `plan` (temporary file), hash the new ISO's changed 1 MiB pieces from the journal and the old
+ * ISO's kept bytes (comparing boot.wim's kept part with the media's boot.wim on the way when `plan.keep` says so;
+ * the other pieces are the old ISO's, from its record), then, when it all holds, put the journal
  * in place and replay it. Returns undefined (nothing written, the journal removed) when boot.wim's kept part
  * differs: a full write follows.
  */
 export async function applyUpdate(
   plan: UpdatePlan,
-  hooks: { beforeCommit?: (sha256: string, size: number) => void } = {},
+  hooks: { beforeCommit?: (digest: string, size: number) => void } = {},
 ): Promise<IsoUpdateResult | { fallback: string }> {
   const { iso, oldSize, newSize } = plan;
   const t0 = performance.now();
@@ -1018,41 +1013,68 @@ export async function applyUpdate(
     writeAll(jfd, jh.digest(), jat);
 
     ms.journal = Math.round(performance.now() - t0);
-    // 2. the new ISO's sha256: the new bytes from the journal, the rest from the old ISO; boot.wim's kept part
-    // compared with the media's boot.wim on the way. Reads run on libuv's thread pool one chunk ahead while this
-    // thread hashes and compares the current one.
+    // 2. the new ISO's pieces that a write touches (or that the size change cuts), from the journal's new bytes and
+    // the old ISO's kept ones; boot.wim's kept part compared with the media's boot.wim on the way when no record
+    // vouches for it. Reads run on libuv's thread pool one piece ahead while this thread hashes and compares.
+    const T = TREE_CHUNK_BYTES;
+    const newCount = Math.ceil(newSize / T);
+    const touched = new Set<number>();
+    for (const j of jops) for (let c = Math.floor(j.offset / T); c * T < j.offset + j.length; c++) touched.add(c);
+    if (newSize !== oldSize) for (let c = Math.floor(Math.min(oldSize, newSize) / T); c < newCount; c++) touched.add(c);
     const keep = plan.keep;
     const wimFd = keep ? openSrc(keep.wimFile) : undefined;
     const chunks: HashChunk[] = [];
+    const nextBoundary = (pos: number) => (Math.floor(pos / T) + 1) * T;
     const oldChunks = (from: number, to: number) => {
-      for (let at = from; at < to; at += CHUNK) {
-        const n = Math.min(CHUNK, to - at);
-        const c: HashChunk = { fd: isoFd, at, n };
+      for (let at = from; at < to; ) {
+        const n = Math.min(to, nextBoundary(at)) - at;
+        const c: HashChunk = { pos: at, fd: isoFd, at, n };
         if (keep && at < keep.isoOffset + keep.length && at + n > keep.isoOffset) {
           const st = Math.max(at, keep.isoOffset);
           const en = Math.min(at + n, keep.isoOffset + keep.length);
           c.cmp = { at: keep.wimOffset + (st - keep.isoOffset), n: en - st, skip: st - at };
         }
-        chunks.push(c);
+        if (c.cmp || touched.has(Math.floor(at / T))) chunks.push(c);
+        at += n;
       }
     };
     let cur = 0;
     for (const j of jops) {
       if (j.offset > cur) oldChunks(cur, j.offset);
-      for (let at = 0; at < j.length; at += CHUNK) {
-        const n = Math.min(CHUNK, j.length - at);
-        chunks.push(j.payload < 0 ? { n } : { fd: jfd, at: payloadStart + j.payload + at, n });
+      for (let at = 0; at < j.length; ) {
+        const pos = j.offset + at;
+        const n = Math.min(j.offset + j.length, nextBoundary(pos)) - pos;
+        chunks.push(j.payload < 0 ? { pos, n } : { pos, fd: jfd, at: payloadStart + j.payload + at, n });
+        at += n;
       }
       cur = j.offset + j.length;
     }
     if (cur < newSize) oldChunks(cur, newSize);
-    const h = crypto.createHash("sha256");
-    const differs = await hashChunks(chunks, h, wimFd);
+    const hashers = new Map<number, { h: crypto.Hash; n: number }>();
+    for (const c of touched) if (c < newCount) hashers.set(c, { h: crypto.createHash("sha256"), n: 0 });
+    const differs = await hashChunks(
+      chunks,
+      (c, data) => {
+        const e = hashers.get(Math.floor(c.pos / T));
+        if (!e) return;
+        e.h.update(data);
+        e.n += data.length;
+      },
+      wimFd,
+    );
     if (differs !== undefined)
       return {
         fallback: `boot.wim changed before the end of its old data (byte ${differs} onward differs from the ISO's copy: rebuilt or edited, not only appended to by wimlib)`,
       };
-    const sha256 = h.digest("hex");
+    const newChunks = plan.oldChunks.slice(0, newCount);
+    for (const [c, e] of hashers) {
+      const want = Math.min(T, newSize - c * T);
+      if (e.n !== want) throw new Error(`iso-update: piece ${c} of ${iso} hashed ${e.n} of ${want} bytes`);
+      newChunks[c] = e.h.digest("hex");
+    }
+    if (newChunks.length !== newCount || newChunks.some((c) => typeof c !== "string"))
+      throw new Error(`iso-update: the new pieces of ${iso} are not all known`);
+    const digest = treeDigestOf(newChunks);
     fs.fsyncSync(jfd);
     fs.closeSync(jfd);
     jfd = undefined;
@@ -1060,14 +1082,23 @@ export async function applyUpdate(
     ms.hash = Math.round(performance.now() - t0 - ms.journal);
     // 3. commit: the journal in place (the point from which the new ISO is what recovery makes), then replay it
     faultPoint("journal");
-    hooks.beforeCommit?.(sha256, newSize);
+    hooks.beforeCommit?.(digest, newSize);
     fs.renameSync(tmp, jpath);
     fsyncDir(path.dirname(jpath));
     const r = replayJournal(jpath, { faults: true, throwOnBack: true });
     if (r.outcome !== "forward") throw new Error(`iso-update: the journal of ${iso} was dropped: ${r.why}`);
     const written = ops.reduce((n, op) => n + op.length, 0);
     ms.apply = Math.round(performance.now() - t0 - ms.journal - ms.hash);
-    return { sha256, size: newSize, written, writes: r.written, changed: plan.changed, ms };
+    return {
+      digest,
+      chunks: newChunks,
+      size: newSize,
+      written,
+      writes: r.written,
+      changed: plan.changed,
+      ms,
+      ...(plan.keptBy ? { keptBy: plan.keptBy } : {}),
+    };
   } finally {
     if (jfd !== undefined) fs.closeSync(jfd);
     fs.rmSync(tmp, { force: true });
@@ -1082,19 +1113,19 @@ export interface UpdateIsoOptions {
   isoPath: string;
   /** Our bookkeeping folder (`<workspace>/.winpe-lab`): the record of the last write lives in its `iso/`. */
   stateDir: string;
-  /** The sha256 the stack's state has for the ISO (the one the update starts from). */
-  previousSha256: string;
+  /** The digest the stack's state has for the ISO (the one the update starts from). */
+  previousDigest: string;
   arch?: MakeMediaOptions["arch"];
   prompt?: boolean;
   resource: string;
   onProgress?: (line: string) => void;
-  /** Called with the new ISO's sha256 and size before the first byte of the ISO changes (e.g. the output ledger). */
-  beforeCommit?: (sha256: string, size: number) => void;
+  /** Called with the new ISO's digest and size before the first byte of the ISO changes (e.g. the output ledger). */
+  beforeCommit?: (digest: string, size: number) => void;
 }
 
 /**
  * Update the ISO in place when it can be (see the module comment), recording the result for the next update.
- * Returns the new ISO's sha256 and size, or `{ fallback }` with the reason a full write is needed (nothing was
+ * Returns the new ISO's digest and size, or `{ fallback }` with the reason a full write is needed (nothing was
  * changed then).
  */
 export async function updateIso(
@@ -1123,7 +1154,8 @@ export async function updateIso(
     plan,
     iso,
     record,
-    previousSha256: o.previousSha256,
+    previousDigest: o.previousDigest,
+    wimKept: (wim, from, now) => keptSince(wimAppendsDir(o.stateDir), wim, from, now),
     preparer,
     epoch: DEFAULT_ISO_EPOCH,
   });
@@ -1134,10 +1166,11 @@ export async function updateIso(
   r.ms = { ...(known ? {} : { version }), plan: planMs, ...r.ms };
   const st = statId(iso)!;
   const rec: IsoRecord = {
-    version: 1,
+    version: 2,
     iso,
     layout: ISO_LAYOUT,
-    sha256: r.sha256,
+    digest: r.digest,
+    chunks: r.chunks,
     size: r.size,
     stat: st,
     files: p.plan.files,

@@ -46,24 +46,30 @@ export const openIsoBackend: IsoBackend = {
         workDir: a.workspace,
         isoPath: iso,
         stateDir,
-        previousSha256: a.previous.sha256,
+        previousDigest: a.previous.digest,
         arch: a.arch,
         prompt: !a.noPrompt,
         resource: ctx.resource,
         onProgress: ctx.onProgress,
-        beforeCommit: (sha) => ctx.beforeInPlace?.(sha),
+        beforeCommit: (digest) => ctx.beforeInPlace?.(digest),
       });
       if (!("fallback" in r)) {
         keepRecord(r.record);
         say(
           `updated ${iso} in place (${r.changed.length > 0 ? r.changed.join(", ") : "no change"}): ` +
-            `${r.written} of ${r.size} bytes written (${r.writes} writes), ${Date.now() - t1} ms (` +
+            `${r.written} of ${r.size} bytes written (${r.writes} writes)` +
+            (r.keptBy === "record"
+              ? ", boot.wim's kept part known unchanged from the record of its appends"
+              : r.keptBy === "compare"
+                ? ", boot.wim's kept part compared with the ISO's copy"
+                : "") +
+            `, ${Date.now() - t1} ms (` +
             Object.entries(r.ms)
               .map(([k, v]) => `${k} ${v}`)
               .join(", ") +
             ")",
         );
-        return { sha256: r.sha256, size: r.size, how: "update" };
+        return { digest: r.digest, size: r.size, how: "update" };
       }
       (ctx.onNotice ?? say)(`writing the whole ISO (no in-place update: ${r.fallback})`);
     }
@@ -83,10 +89,11 @@ export const openIsoBackend: IsoBackend = {
     const key = keyBefore !== undefined && keyBefore === writerKey() && preparer ? keyBefore : undefined;
     if (st) {
       keepRecord({
-        version: 1,
+        version: 2,
         iso,
         layout: ISO_LAYOUT,
-        sha256: res.sha256,
+        digest: res.digest,
+        chunks: res.chunks,
         size: res.size,
         stat: st,
         files: stableFiles(before, scanMedia(plan.media)),
@@ -94,7 +101,7 @@ export const openIsoBackend: IsoBackend = {
         ...(key && preparer ? { writer: { key, preparer } } : {}),
       });
     }
-    return { sha256: res.sha256, size: res.size, how: "full" };
+    return { digest: res.digest, size: res.size, how: "full" };
   },
 
   cleanInterrupted(isoPath) {

@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { produceAtomically, tempPathFor } from "../../runtime/atomic";
-import { sha256File } from "../../runtime/digest";
+import { fileTreeDigest } from "../../runtime/digest";
 import { runTool, ToolError } from "../../runtime/exec";
 import {
   ARCH_INFO,
@@ -65,7 +65,10 @@ export interface MakeMediaOptions {
 export interface MakeMediaResult {
   /** The ISO (absolute path). */
   iso: string;
-  sha256: string;
+  /** The ISO's tree digest (`sha256-1m:`, runtime/digest.ts): what the in-place update keeps current cheaply. */
+  digest: string;
+  /** sha256 (hex) of each 1 MiB piece of the ISO. */
+  chunks: string[];
   size: number;
   arch: Arch;
   label: string;
@@ -374,12 +377,13 @@ export async function makeMedia(
   } finally {
     fs.rmSync(weightFile, { force: true });
   }
-  const size = fs.statSync(iso).size;
-  const digest = sha256File(iso);
-  say(`makemedia: wrote ${iso} (${size} bytes, sha256 ${digest})`);
+  const tree = fileTreeDigest(iso);
+  const size = tree.size;
+  say(`makemedia: wrote ${iso} (${size} bytes, digest ${tree.digest})`);
   return {
     iso,
-    sha256: digest,
+    digest: tree.digest,
+    chunks: tree.chunks,
     size,
     arch: plan.arch,
     label: plan.label,

@@ -184,7 +184,7 @@ async function attach(
 async function status(spec: VmSpec): Promise<"attached" | "missing" | "detached"> {
   const d = readDefinition(spec.vmDir);
   if (!d) return "missing";
-  return d.spec.isoPath === spec.isoPath && d.spec.isoSha256 === spec.isoSha256 ? "attached" : "detached";
+  return d.spec.isoPath === spec.isoPath && d.spec.isoDigest === spec.isoDigest ? "attached" : "detached";
 }
 
 async function detach(spec: VmSpec, _createdVm: boolean, ctx: StepContext): Promise<void> {
