@@ -294,6 +294,8 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
     return h;
   });
   const iso = new WinPeIso("winpe-iso", { ...w.iso, contentHashes }, opts);
+  // the ISO's identity; a state from before WinPeIso v2 has it as `sha256` until the ISO is written again
+  const isoDigest = pulumi.all([iso.digest, iso.sha256]).apply(([d, s]) => d || s || "");
 
   let vmStartCommand: pulumi.Output<string> | string = "(vm.enabled is false)";
   let bootCheck: pulumi.Output<string> | string = "";
@@ -327,7 +329,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
       {
         ...w.vm,
         isoPath: iso.isoPath,
-        isoDigest: iso.digest,
+        isoDigest,
         bootPattern: waitForVerdict ? VERDICT_BOOT_PATTERN : config.vm.bootPattern,
       },
       opts,
@@ -367,7 +369,7 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
 
   return {
     isoPath: iso.isoPath,
-    isoDigest: iso.digest,
+    isoDigest,
     isoSize: iso.size,
     builtFiles: build.files.apply((f) => {
       const out: Record<string, { path: string; sha256: string; machine: string; signed: boolean }> = {};

@@ -66,6 +66,11 @@ export const WinPeIsoDecl = declare({
      * (`winpe digest <iso>` prints it). A state written before v2 holds the plain sha256 (64 hex).
      */
     digest: z.string(),
+    /**
+     * Only in a state written before v2, until the ISO is written again: the engine hands dependents the outputs
+     * it stored, so the program reads the identity from here when `digest` is not there yet.
+     */
+    sha256: z.string().optional(),
     /** `present`, or `missing`/`altered` after a refresh (written again by the next up). */
     state: z.enum(["present", "missing", "altered"]),
   },

@@ -6,6 +6,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "./atomic";
+import { type StatId, sameStat as sameStatId, statId } from "./stat-id";
 
 export function sha256(data: Uint8Array | string): string {
   return crypto.createHash("sha256").update(data).digest("hex");
@@ -161,6 +162,77 @@ export function rememberTreeDigest(file: string, tree: TreeDigest): void {
  */
 export function fileDigestLike(file: string, like: string): string {
   return like.startsWith(TREE_DIGEST_PREFIX) ? fileTreeDigest(file).digest : fileSha256(file).sha256;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// vouchers: "these files had these digests while they had these identities", for a later process
+
+/** How many voucher files a folder keeps (the newest; one per distinct list of files and digests). */
+const VOUCHERS_KEPT = 32;
+
+/** The voucher file of exactly this list of files and digests in `dir`. */
+export function voucherFile(dir: string, files: readonly { path: string; sha256: string }[]): string {
+  const key = sha256(stableStringify([...files].map((f) => [f.path, f.sha256]).sort())).slice(0, 32);
+  return path.join(dir, `${key}.json`);
+}
+
+/**
+ * Record, in `dir`, the identity ({@link StatId}: device, inode, size, mtime, ctime) each of `files` has now,
+ * when its content is the recorded sha256 (hashed now, between two identical stats; a file that differs or
+ * changes meanwhile is left out). A later process ({@link changedFiles}) takes a file with the same identity as
+ * unchanged without reading it: the digest cache's rule, across processes. Bookkeeping only (errors ignored);
+ * written atomically; the folder keeps the newest {@link VOUCHERS_KEPT}.
+ */
+export function vouchFor(dir: string, files: readonly { path: string; sha256: string }[]): void {
+  try {
+    const stats: Record<string, StatId> = {};
+    for (const f of files) {
+      const a = statId(f.path);
+      if (!a || fileSha256(f.path).sha256 !== f.sha256) continue;
+      if (sameStatId(a, statId(f.path))) stats[f.path] = a;
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    const file = voucherFile(dir, files);
+    writeFileAtomic(file, `${JSON.stringify({ version: 1, stats })}\n`);
+    const all = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith(".json"))
+      .map((n) => ({ n, t: fs.statSync(path.join(dir, n)).mtimeMs }))
+      .sort((x, y) => y.t - x.t);
+    for (const old of all.slice(VOUCHERS_KEPT)) fs.rmSync(path.join(dir, old.n), { force: true });
+  } catch {
+    // without a voucher the next check hashes the files
+  }
+}
+
+/**
+ * The paths among `files` whose content is no longer the recorded sha256 (missing or unreadable ones too). A file
+ * whose identity is the one vouched for in `dir` ({@link vouchFor}, for exactly this list) is not read.
+ */
+export function changedFiles(files: readonly { path: string; sha256: string }[], dir?: string): string[] {
+  let vouched: Record<string, StatId> = {};
+  if (dir) {
+    try {
+      const v = JSON.parse(fs.readFileSync(voucherFile(dir, files), "utf8")) as {
+        version: number;
+        stats: Record<string, StatId>;
+      };
+      if (v?.version === 1 && v.stats && typeof v.stats === "object") vouched = v.stats;
+    } catch {
+      // no voucher: hash
+    }
+  }
+  const changed: string[] = [];
+  for (const f of files) {
+    try {
+      const v = vouched[f.path];
+      if (v && sameStatId(v, statId(f.path))) continue;
+      if (fileSha256(f.path).sha256 !== f.sha256) changed.push(f.path);
+    } catch {
+      changed.push(f.path);
+    }
+  }
+  return changed;
 }
 
 /** Stable JSON (sorted keys) for hashing and for deterministic outputs. */

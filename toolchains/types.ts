@@ -222,8 +222,11 @@ export interface BuildBackend {
     r: BuildRequest,
     ctx: StepContext & { beforeWrite?: (targets: readonly string[]) => void | Promise<void> },
   ): Promise<BuildOutcome>;
-  /** The recorded inputs whose content is no longer what was built (no tool runs). */
-  changedInputs(inputs: ReadonlyArray<{ path: string; sha256: string }>): string[];
+  /**
+   * The recorded inputs whose content is no longer what was built (no tool runs). `cacheDir`: the build's cache
+   * folder (BuildRequest `cacheDir`), where a backend may keep what lets it skip reading unchanged files.
+   */
+  changedInputs(inputs: ReadonlyArray<{ path: string; sha256: string }>, cacheDir?: string): string[];
   /** Remove what an interrupted build left in outDir; returns what was removed. */
   cleanInterrupted(outDir: string): string[];
 }

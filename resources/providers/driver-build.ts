@@ -162,7 +162,7 @@ export async function diff(
 ): Promise<dynamic.DiffResult> {
   const old = stateOf(D, olds);
   const signing = thumbprintOf(old.signing) !== thumbprintOf(news.signing);
-  const inputs = (await buildBackend(old.toolchain)).changedInputs(old.inputs).length > 0;
+  const inputs = (await buildBackend(old.toolchain)).changedInputs(old.inputs, old.cacheDir).length > 0;
   return diffArgs(D, olds, news, signing || inputs || old.drift.length > 0);
 }
 

@@ -10,6 +10,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
+import { readIsoRecord } from "../../toolchains/open/iso-update";
 import { makeMedia } from "../../toolchains/open/makemedia";
 import { snapshot, snapshotDiff } from "../bad-inputs/workspace";
 import {
@@ -20,6 +21,7 @@ import {
   openDemoStack,
   opsByType,
 } from "../helpers/demo-stack";
+import { treeDigestHere } from "../helpers/tree-digest";
 import { wimContent } from "../helpers/wim";
 import { runIoctlAppUnderWine } from "../helpers/wine";
 
@@ -58,6 +60,11 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     fs.rmSync(ref);
   }
 
+  /** How the last in-place update knew boot.wim's kept part (the ISO's record, toolchains/open/iso-update.ts). */
+  function isoKeptBy(): string | undefined {
+    return readIsoRecord(path.join(d.workspace, ".winpe-lab"), d.isoPath)?.last?.keptBy;
+  }
+
   async function bcdFromIso(): Promise<string> {
     const data = await extractFromIso(d.isoPath, "/EFI/Microsoft/Boot/BCD", d.dir);
     const f = path.join(d.dir, `bcd-${sha256(data).slice(0, 8)}`);
@@ -79,7 +86,7 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     expect(r.summary.resourceChanges).toEqual({ create: 11 });
     expect(fs.existsSync(d.isoPath)).toBe(true);
     firstIsoSha = r.outputs.isoDigest.value;
-    expect(sha256(fs.readFileSync(d.isoPath))).toBe(firstIsoSha);
+    expect(treeDigestHere(fs.readFileSync(d.isoPath))).toBe(firstIsoSha);
 
     // El Torito: the UEFI boot image is there
     const et = await runTool("xorriso", ["-indev", d.isoPath, "-report_el_torito", "plain"]);
@@ -237,6 +244,8 @@ describe.each<DemoArch>(["amd64", "arm64"])("e2e %s: demo stack on the real engi
     expect(build.find((l) => l.tool === "lld-link")?.argv.find((a) => a.startsWith("/out:"))).toMatch(/sioctl\.sys$/);
     expect(build.filter((l) => l.argv.some((a) => a.includes("ioctlapp")))).toEqual([]);
     await expectIsoUpdatedInPlace(mark);
+    // boot.wim was not read again: ImageCommit's append is on record (toolchains/open/wim-appends.ts)
+    expect(isoKeptBy()).toBe("record");
   });
 
   it("testsigning off: only BcdSettings, WinPeIso and VmBootMedia change; the WIM is not touched", async () => {

@@ -62,12 +62,17 @@ describe("state migration: a version-0 state is read, diffed and destroyed by to
     for (const r of ours) expect(r.outputs.stateVersion, r.urn).toBeUndefined();
   });
 
-  it("preview and up: no change but the new DriverTest's create; only the driver test runs tools", async () => {
+  it("preview and up: the up changes nothing but the new DriverTest's create; only the driver test runs tools", async () => {
     // the old state predates the driver test (issue 17): its create is the one change, every old resource is the same
     const events: EngineEvent[] = [];
     const p = await stack.preview({ onEvent: (e) => events.push(e) });
-    expect(p.changeSummary).toEqual({ same: 10, create: 1 });
+    // one preview-only artifact of an upgrade: the ISO's identity is WinPeIso's `digest` since v2; the old state
+    // stores it as `sha256`, and Pulumi resolves an output a stored state lacks as unknown in a preview, so
+    // VmBootMedia (whose isoDigest input comes from it) shows as a possible update. The up below knows the value
+    // (the program falls back to the stored `sha256`) and changes nothing there.
+    expect(p.changeSummary).toEqual({ same: 9, create: 1, update: 1 });
     expect(opsByType(events).create).toEqual(["DriverTest"]);
+    expect(opsByType(events).update).toEqual(["VmBootMedia"]);
     const u = await stack.up();
     expect(u.summary.resourceChanges).toEqual({ same: 10, create: 1 });
     const tools = readToolLog(toolLog);

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { run as runDigestCli } from "../../cli/digest";
 import {
+  changedFiles,
   fileDigestLike,
   fileDigests,
   fileSha256,
@@ -19,6 +20,8 @@ import {
   sha256File,
   TREE_DIGEST_PREFIX,
   treeDigestOf,
+  voucherFile,
+  vouchFor,
 } from "../../runtime/digest";
 import { OutputLedger } from "../../runtime/owned";
 import { treeDigestHere } from "../helpers/tree-digest";
@@ -114,5 +117,36 @@ describe("tree digests (the ISO's identity)", () => {
     }
     expect(out).toEqual([`${treeDigestHere(fs.readFileSync(f))}  ${f}`]);
     expect(err.join("\n")).toMatch(/'.*nope\.iso' does not exist/);
+  });
+});
+
+describe("vouchers (a build's inputs checked by the next diff without reading them)", () => {
+  it("a vouched file with its identity is not read; any change of identity is hashed again", () => {
+    const vdir = path.join(dir, "vouchers");
+    const a = path.join(dir, "v-a.h");
+    const b = path.join(dir, "v-b.c");
+    fs.writeFileSync(a, "#define A 1\n");
+    fs.writeFileSync(b, "int b;\n");
+    const list = [a, b].map((p) => ({ path: p, sha256: sum("sha256sum", p)! }));
+    vouchFor(vdir, list);
+    expect(changedFiles(list, vdir)).toEqual([]);
+    // the voucher is what answers: the same identities vouched for a list with a wrong digest (written by hand,
+    // as vouchFor never vouches for a digest the file does not have) are taken without reading the file
+    const wrong = [{ path: a, sha256: "0".repeat(64) }, list[1]!];
+    expect(changedFiles(wrong, vdir)).toEqual([a]);
+    fs.copyFileSync(voucherFile(vdir, list), voucherFile(vdir, wrong));
+    expect(changedFiles(wrong, vdir)).toEqual([]);
+    expect(changedFiles(wrong)).toEqual([a]);
+    // vouchFor itself leaves out a file whose content is not the digest given
+    fs.rmSync(voucherFile(vdir, wrong));
+    vouchFor(vdir, wrong);
+    expect(changedFiles(wrong, vdir)).toEqual([a]);
+    // same size, mtime put back: the ctime differs, so the file is read and the change found
+    const st = fs.statSync(b);
+    fs.writeFileSync(b, "int c;\n");
+    fs.utimesSync(b, st.atime, st.mtime);
+    expect(changedFiles(list, vdir)).toEqual([b]);
+    fs.rmSync(a);
+    expect(changedFiles(list, vdir)).toEqual([a, b]);
   });
 });

@@ -64,12 +64,12 @@ import {
   type VcxSource,
 } from "../../formats/vcxproj";
 import { copyFileAtomic, TEMP_PREFIX, writeFileAtomic } from "../../runtime/atomic";
-import { sha256, sha256File, stableStringify } from "../../runtime/digest";
+import { sha256, sha256File, stableStringify, vouchFor } from "../../runtime/digest";
 import { WinpeError } from "../../runtime/errors";
 import { runTool, ToolError } from "../../runtime/exec";
-import { userCacheDir } from "../../runtime/paths";
 import { scratchDir } from "../../runtime/scratch";
 import { BuildCache, binaryIdentity, type CacheEntry } from "./build-cache";
+import { type BuildInputFile, defaultBuildCacheDir, inputVouchersDir } from "./build-inputs";
 import {
   type BuildPlatform,
   classifyLibrary,
@@ -97,6 +97,7 @@ import {
   warningArgv,
 } from "./msvc-options";
 
+export { type BuildInputFile, changedInputs, defaultBuildCacheDir, inputVouchersDir } from "./build-inputs";
 export { ARM64_EXPORTS, type BuildPlatform, MINGW_ROOT } from "./kit";
 
 // ---------------------------------------------------------------------------------------------------
@@ -212,14 +213,6 @@ export interface BuiltSymbols {
   binary: string;
   /** The .vcxproj that produced it. */
   project: string;
-}
-
-/** One hashed input file. */
-export interface BuildInputFile {
-  /** Absolute path. */
-  path: string;
-  /** sha256 (hex) of its content when the build ran. */
-  sha256: string;
 }
 
 /** What {@link buildProject} returns. */
@@ -583,11 +576,6 @@ async function toolchainInfo(resource: string, cacheDir?: string): Promise<Toolc
  */
 export async function openToolchainVersion(resource = "driver-build", cacheDir?: string): Promise<string> {
   return (await toolchainInfo(resource, cacheDir)).clang;
-}
-
-/** Default cache folder when the caller passes none (the `winpe build` command); stacks pass their own. */
-export function defaultBuildCacheDir(): string {
-  return userCacheDir("driver-build");
 }
 
 function normalizeConfiguration(value: unknown): BuildConfiguration {
@@ -1369,24 +1357,6 @@ function hashArgv(argv: string[], rootDir: string, cacheDir: string): string[] {
 }
 
 /**
- * Re-hash the files of an earlier build's `inputs` (no tools run). A changed, missing or unreadable file is
- * reported. The flags and toolchain version are not re-checked here.
- *
- * @returns the paths whose content differs from the recorded sha256
- */
-export function changedInputs(inputs: readonly BuildInputFile[]): string[] {
-  const changed: string[] = [];
-  for (const i of inputs) {
-    try {
-      if (sha256File(i.path) !== i.sha256) changed.push(i.path);
-    } catch {
-      changed.push(i.path);
-    }
-  }
-  return changed;
-}
-
-/**
  * Write the PE image checksum (what link.exe /RELEASE does; lld-link 14 has no such option) into the
  * optional header of `file`, in place. The algorithm is ImageHlp's CheckSumMappedFile: 16-bit one's-complement
  * style sum of the file with the checksum field taken as zero, plus the file length.
@@ -2026,6 +1996,8 @@ export async function buildProject(input: BuildInput): Promise<BuildResult> {
     }
 
     const inputs: BuildInputFile[] = [...inputFiles].sort().map((f) => ({ path: f, sha256: sha256File(f) }));
+    // the next diff (another process) takes an input with the same identity as unchanged without reading it
+    vouchFor(inputVouchersDir(cacheDir), inputs);
     const inputsHash = sha256(
       stableStringify({
         schema: 3,

@@ -6,8 +6,7 @@
  */
 import { removeStaleTemps } from "../../runtime/atomic";
 import type { BuildBackend } from "../types";
-import { buildProject, changedInputs } from "./build";
-import { signFile, verifySignature } from "./sign";
+import { changedInputs } from "./build-inputs";
 
 export const openBuildBackend: BuildBackend = {
   toolchain: "open",
@@ -18,6 +17,9 @@ export const openBuildBackend: BuildBackend = {
     const previous = (r.previous ?? [])
       .filter((o) => o.linkKey !== "" && o.signedWith === (o.kind === "driver" ? signer : null))
       .map((o) => ({ path: o.path, sha256: o.sha256, linkKey: o.linkKey, pdb: o.pdb }));
+    // loaded here, not at the top: a no-change diff (changedInputs) needs neither the build nor the signer
+    const { buildProject } = await import("./build");
+    const { signFile, verifySignature } = await import("./sign");
     const built = await buildProject({
       project: r.project,
       configuration: r.configuration,
@@ -57,7 +59,7 @@ export const openBuildBackend: BuildBackend = {
     };
   },
 
-  changedInputs: (inputs) => changedInputs(inputs),
+  changedInputs: (inputs, cacheDir) => changedInputs(inputs, cacheDir),
 
   // outputs are copied and signed in through temporary files: a killed build leaves them in the output folder
   cleanInterrupted: (outDir) => removeStaleTemps(outDir),

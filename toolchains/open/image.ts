@@ -22,7 +22,7 @@ import { type Claim, claim, LockedError, readClaim, releaseClaim, withLock } fro
 import { missingAncestors } from "../folders";
 import type { ImageBackend, ImageChange, MountFacts, MountSpec, MountState, StepContext } from "../types";
 import { assertWimFile, wimExtract, wimFileHashes, wimFoldersPresent, wimImageInfo, wimUpdate } from "./wim";
-import { afterAppend, beforeAppend, wimAppendsDir } from "./wim-appends";
+import { afterAppend, beforeAppend, forgetAppends, wimAppendsDir } from "./wim-appends";
 
 const MANIFEST = "mount.json";
 
@@ -197,6 +197,7 @@ export const openImageBackend: ImageBackend = {
     fs.rmSync(m.privateDir, { recursive: true, force: true });
     // remove the private parent folder when we were its last user
     const parent = path.dirname(m.privateDir);
+    forgetAppends(wimAppendsDir(parent), m.wim);
     try {
       if (fs.readdirSync(parent).length === 0) fs.rmdirSync(parent);
     } catch {

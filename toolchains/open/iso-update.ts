@@ -98,7 +98,7 @@ export interface IsoRecord {
   /** The media files the ISO holds, as they were when they were read for it (relative path -> identity). */
   files: Record<string, StatId>;
   /** How that write went (diagnostics, e.g. for `npm run bench`: where an update's time went). */
-  last?: { how: "full" | "update"; written: number; ms: Record<string, number> };
+  last?: { how: "full" | "update"; written: number; ms: Record<string, number>; keptBy?: "record" | "compare" };
   /**
    * The xorriso that wrote it: {@link writerKey} then, and the data preparer identifier it writes (read from the
    * ISO). While the key is the same, an update needs no `xorriso -version` to know the writer has not changed.
@@ -1174,7 +1174,7 @@ export async function updateIso(
     size: r.size,
     stat: st,
     files: p.plan.files,
-    last: { how: "update", written: r.written, ms: r.ms },
+    last: { how: "update", written: r.written, ms: r.ms, ...(r.keptBy ? { keptBy: r.keptBy } : {}) },
     ...(key ? { writer: { key, preparer } } : {}),
   };
   return { ...r, record: rec };

@@ -184,7 +184,9 @@ async function attach(
 async function status(spec: VmSpec): Promise<"attached" | "missing" | "detached"> {
   const d = readDefinition(spec.vmDir);
   if (!d) return "missing";
-  return d.spec.isoPath === spec.isoPath && d.spec.isoDigest === spec.isoDigest ? "attached" : "detached";
+  // a definition written before the ISO's identity was renamed holds it as `isoSha256` (the same value)
+  const recorded = d.spec.isoDigest ?? (d.spec as { isoSha256?: string }).isoSha256;
+  return d.spec.isoPath === spec.isoPath && recorded === spec.isoDigest ? "attached" : "detached";
 }
 
 async function detach(spec: VmSpec, _createdVm: boolean, ctx: StepContext): Promise<void> {

@@ -149,3 +149,13 @@ export function keptSince(dir: string, wim: string, from: StatId, now: StatId): 
   }
   return undefined;
 }
+
+/** Drop the record of `wim` (the stack let go of the WIM: unmount), and the folder once empty. */
+export function forgetAppends(dir: string, wim: string): void {
+  fs.rmSync(recordFile(dir, wim), { force: true });
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // another WIM's record, or gone
+  }
+}
