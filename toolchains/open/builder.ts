@@ -1,13 +1,15 @@
 /**
  * The open toolchain's driver build: clang/lld-link from the .vcxproj (toolchains/open/build.ts buildProject,
  * incremental: units from the compile cache, binaries linked only when their link key changed), then each driver
- * that was linked test-signed with osslsigncode and the signature verified (toolchains/open/sign.ts). A binary left
+ * that was linked test-signed with `osslsigncode sign` and the signature verified in-process, with no second tool
+ * run (toolchains/open/sign.ts checkSignature over formats/authenticode.ts: the image digest, the signed content's
+ * digest, the RSA signature and the signer certificate, which must be the stack's test certificate). A binary left
  * as it was in outDir is not signed again (a signature carries a time stamp: signing again would change the file).
  */
 import { removeStaleTemps } from "../../runtime/atomic";
 import type { BuildBackend } from "../types";
 import { buildProject, changedInputs } from "./build";
-import { signFile, verifySignature } from "./sign";
+import { checkSignature, SigningError, signFile } from "./sign";
 
 export const openBuildBackend: BuildBackend = {
   toolchain: "open",
@@ -33,8 +35,10 @@ export const openBuildBackend: BuildBackend = {
     for (const o of built.outputs) {
       if (!r.signing || o.kind !== "driver" || o.reused) continue;
       await signFile(o.path, r.signing, { resource: ctx.resource });
-      const v = await verifySignature(o.path, r.signing.certPem, { resource: ctx.resource });
-      if (!v.valid) throw new Error(`osslsigncode could not verify the signature of ${o.path}:\n${v.output}`);
+      const v = checkSignature(o.path, r.signing.certPem);
+      if (!v.valid) {
+        throw new SigningError(`the signature of ${o.path} does not verify: ${v.reason}`, o.path);
+      }
     }
     const s = built.stats;
     return {
