@@ -101,6 +101,16 @@ export interface PeInfo {
   signature: PeSignature | null;
   /** Convenience: `signature !== null`. */
   signed: boolean;
+  /**
+   * File offset of the optional header's CheckSum field (4 bytes): left out of the Authenticode image digest
+   * (formats/authenticode.ts).
+   */
+  checksumOffset: number;
+  /**
+   * File offset of the Certificate Table entry (data directory 4, 8 bytes): left out of the Authenticode image
+   * digest; null when the optional header holds fewer than 5 data directories (such an image cannot be signed).
+   */
+  certificateTableEntryOffset: number | null;
 }
 
 const MACHINE_NAMES: Record<number, string> = { 332: "i386", 34404: "amd64", 43620: "arm64", 452: "armnt" };
@@ -332,6 +342,8 @@ export function parsePe(buf: Buffer, file = "<buffer>"): PeInfo {
     imports,
     signature,
     signed: signature !== null,
+    checksumOffset: opt + 64,
+    certificateTableEntryOffset: dirCount > 4 ? dirBase + 4 * 8 : null,
   };
 }
 

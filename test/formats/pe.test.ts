@@ -93,6 +93,15 @@ async function expectAgreement(file: string): Promise<void> {
   expect(ours.signed, file).toBe(theirs.securitySize > 0);
   if (ours.signature)
     expect([ours.signature.offset, ours.signature.size]).toEqual([theirs.securityRva, theirs.securitySize]);
+  // the Certificate Table entry the Authenticode digest leaves out (formats/authenticode.ts) is where we say it is
+  const buf = fs.readFileSync(file);
+  const entry = ours.certificateTableEntryOffset;
+  expect(entry, file).not.toBeNull();
+  expect([buf.readUInt32LE(entry!), buf.readUInt32LE(entry! + 4)], file).toEqual([
+    theirs.securityRva,
+    theirs.securitySize,
+  ]);
+  expect(ours.checksumOffset, file).toBeLessThan(entry!);
 }
 
 describe("our PE reader agrees with llvm-readobj", () => {

@@ -1,7 +1,10 @@
 /**
  * The open toolchain's driver build: clang/lld-link from the .vcxproj (toolchains/open/build.ts buildProject,
  * incremental: units from the compile cache, binaries linked only when their link key changed), then each driver
- * that was linked test-signed with osslsigncode and the signature verified (toolchains/open/sign.ts). A binary left
+ * that was linked test-signed with `osslsigncode sign` and the signature verified in-process before the signed file
+ * replaces the unsigned one, with no second tool run (toolchains/open/sign.ts signFile → checkSignature over
+ * formats/authenticode.ts: the image digest, the signed content's
+ * digest, the RSA signature and the signer certificate, which must be the stack's test certificate). A binary left
  * as it was in outDir is not signed again (a signature carries a time stamp: signing again would change the file).
  */
 import { removeStaleTemps } from "../../runtime/atomic";
@@ -19,7 +22,7 @@ export const openBuildBackend: BuildBackend = {
       .map((o) => ({ path: o.path, sha256: o.sha256, linkKey: o.linkKey, pdb: o.pdb }));
     // loaded here, not at the top: a no-change diff (changedInputs) needs neither the build nor the signer
     const { buildProject } = await import("./build");
-    const { signFile, verifySignature } = await import("./sign");
+    const { signFile } = await import("./sign");
     const built = await buildProject({
       project: r.project,
       configuration: r.configuration,
@@ -34,9 +37,8 @@ export const openBuildBackend: BuildBackend = {
     });
     for (const o of built.outputs) {
       if (!r.signing || o.kind !== "driver" || o.reused) continue;
+      // signFile checks the signature in-process (checkSignature) on the signed copy before it replaces the file
       await signFile(o.path, r.signing, { resource: ctx.resource });
-      const v = await verifySignature(o.path, r.signing.certPem, { resource: ctx.resource });
-      if (!v.valid) throw new Error(`osslsigncode could not verify the signature of ${o.path}:\n${v.output}`);
     }
     const s = built.stats;
     return {

@@ -1,6 +1,7 @@
 /**
  * Test signing with the open toolchain: a self-signed code-signing certificate made with openssl, Authenticode
- * signatures with osslsigncode, and their verification.
+ * signatures with osslsigncode, and their verification: in-process ({@link checkSignature}, formats/authenticode.ts:
+ * what the build uses) or by `osslsigncode verify` ({@link verifySignature}: the independent reader of the tests).
  *
  * Key material never appears on a command line: it is written to files with mode 0600 in a private temporary
  * folder (mode 0700) that is removed afterwards, and it is passed to `runTool` as a secret so logs and error
@@ -9,6 +10,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { type AuthenticodeResult, verifyAuthenticode } from "../../formats/authenticode";
 import { PeFormatError, readPeHeaders } from "../../formats/pe";
 import { produceAtomically, writeFileAtomic } from "../../runtime/atomic";
 import { sha256File } from "../../runtime/digest";
@@ -235,13 +237,15 @@ export interface SignResult {
 
 /**
  * Sign a PE file (driver or application) with an Authenticode SHA-256 signature:
- * `osslsigncode sign -certs <cert> -key <key> -h sha256 -in <file> -out <tmp>`, then the signed file replaces
- * the original atomically. An existing signature is replaced. On failure the file is left byte-identical.
+ * `osslsigncode sign -certs <cert> -key <key> -h sha256 -in <file> -out <tmp>`; the signed copy is verified
+ * in-process ({@link checkSignature}) and then replaces the original atomically. An existing signature is replaced.
+ * On failure the file is left byte-identical.
  *
  * @param file the .sys/.exe to sign
  * @param cert the certificate and its private key (PEM)
  * @param options tool-log name, description
- * @throws SigningError for a missing or non-PE file or a mismatched key; ToolError when osslsigncode fails
+ * @throws SigningError for a missing or non-PE file, a mismatched key or a signature that does not verify;
+ *   ToolError when osslsigncode fails
  */
 export async function signFile(
   file: string,
@@ -286,12 +290,51 @@ export async function signFile(
       );
       const pe = readPeHeaders(tmp);
       if (!pe.signed) throw new SigningError(`osslsigncode produced ${target} without a signature`, target);
+      const v = checkSignature(tmp, cert.certPem);
+      if (!v.valid) {
+        throw new SigningError(`osslsigncode signed ${target}, but its signature does not verify: ${v.reason}`, target);
+      }
       fs.chmodSync(tmp, fs.statSync(target).mode & 0o7777);
     });
     return { file: target, sha256: sha256File(target), size: fs.statSync(target).size };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** What {@link checkSignature} returns: formats/authenticode.ts's result. */
+export type SignatureCheck = AuthenticodeResult;
+
+/**
+ * Verify a file's Authenticode signature in-process (formats/authenticode.ts `verifyAuthenticode`), with no tool
+ * run: a SHA-256 image digest equal to the file's, a messageDigest equal to the hash of the signed content, an
+ * RSA/ECDSA signature that verifies, made by exactly `certPem` (the only trust anchor, valid now). The same checks
+ * as {@link verifySignature}'s `osslsigncode verify -CAfile <cert>` for the signatures {@link signFile} makes; a
+ * signature with parts it does not check (page hashes, time stamps, nested signatures) is reported invalid.
+ *
+ * @param file the signed file
+ * @param certPem the certificate that must have made the signature (PEM)
+ * @returns `valid`, and `reason` when not; never throws for a bad or missing signature
+ * @throws SigningError when the file is missing or `certPem` is not a certificate
+ */
+export function checkSignature(file: string, certPem: string): SignatureCheck {
+  const target = path.resolve(file);
+  if (!fs.existsSync(target) || !fs.statSync(target).isFile())
+    throw new SigningError(`'file' ${target} not found`, target);
+  try {
+    new crypto.X509Certificate(certPem);
+  } catch (e) {
+    throw new SigningError(`'certPem' is not a PEM certificate: ${(e as Error).message}`);
+  }
+  const r = verifyAuthenticode(fs.readFileSync(target), certPem);
+  if (r.valid && r.digestAlgorithm !== "sha256") {
+    return {
+      valid: false,
+      reason: `the signature's image digest is ${r.digestAlgorithm}, not SHA-256`,
+      digestAlgorithm: r.digestAlgorithm,
+    };
+  }
+  return r;
 }
 
 /** What {@link verifySignature} returns. */
@@ -304,7 +347,8 @@ export interface VerifyResult {
 
 /**
  * Verify a file's Authenticode signature against a certificate used as the only trust anchor:
- * `osslsigncode verify -CAfile <cert> -in <file>`.
+ * `osslsigncode verify -CAfile <cert> -in <file>`. The build checks in-process ({@link checkSignature}); this is
+ * the independent reader the tests compare it with.
  *
  * @param file the signed file
  * @param certPem the certificate that must have made the signature (PEM)
