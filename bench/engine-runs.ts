@@ -239,8 +239,9 @@ async function isoThroughput(d: DemoStack, s: Sample): Promise<Record<string, nu
 
 /**
  * How the last WinPeIso write went, from the ISO's record (toolchains/open/iso-update.ts: in place or whole, bytes
- * written, ms per part), and what reading and hashing the ISO costs here now (in this process, page cache warm):
- * the floor of the in-place update's one pass over the ISO (the state's sha256 of the ISO needs every byte).
+ * written, ms per part, how boot.wim's kept part was known), and what reading and hashing the whole ISO costs here
+ * now (in this process, page cache warm): what an update that read every byte would cost (the ISO's identity is a
+ * tree digest: an update hashes only the pieces it changes).
  */
 function isoAnatomy(d: DemoStack): Record<string, number> {
   const rec = readIsoRecord(path.join(d.workspace, ".winpe-lab"), d.isoPath);
@@ -249,6 +250,7 @@ function isoAnatomy(d: DemoStack): Record<string, number> {
     out.isoInPlace = rec.last.how === "update" ? 1 : 0;
     out.isoWritten = rec.last.written;
     for (const [k, v] of Object.entries(rec.last.ms)) out[`iso_${k}Ms`] = v;
+    if (rec.last.keptBy) out.isoKeptByRecord = rec.last.keptBy === "record" ? 1 : 0;
   }
   const fd = fs.openSync(d.isoPath, "r");
   try {

@@ -469,11 +469,11 @@ function derTime(node: DerNode | undefined, what: string): Date {
   if (!node || (node.tag !== DER_TAG.utcTime && node.tag !== DER_TAG.generalizedTime))
     throw new AuthenticodeFormatError(`certificate ${what} is not a UTCTime or GeneralizedTime`);
   const s = node.value.toString("latin1");
-  const m = (
+  const m = s.match(
     node.tag === DER_TAG.utcTime
       ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/
-      : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/
-  ).exec(s);
+      : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/,
+  );
   if (!m) throw new AuthenticodeFormatError(`certificate ${what} '${s}' is not a DER time`);
   let year = Number(m[1]);
   if (node.tag === DER_TAG.utcTime) year += year < 50 ? 2000 : 1900; // RFC 5280 4.1.2.5.1
