@@ -131,7 +131,7 @@ const commit = new Floor("ImageCommit", { mount: ref, files: inject.staged, cont
 
 const recordedHashes = shapes.WinPeIso.inputs.contentHashes as Record<string, string>;
 const stores = bcdIn.stores as string[];
-const contentHashes = pulumi.all([commit.wimSha256, bcd.storeHashes]).apply(([wim, storeHashes]) => {
+const contentHashes = pulumi.all([commit.wimDigest, bcd.storeHashes]).apply(([wim, storeHashes]) => {
   const h: Record<string, string> = { ...recordedHashes, "sources/boot.wim": wim };
   for (const rel of Object.keys(recordedHashes)) {
     const store = stores.find((s) => s.endsWith(`/${rel}`));

@@ -68,10 +68,10 @@ function outputsOf(kind, news) {
     }
     case "ImageCommit":
       o.committed = news.files;
-      o.wimSha256 = fake(String(news.contentHash));
+      o.wimDigest = fake(String(news.contentHash));
       break;
     case "WinPeIso":
-      o.sha256 = fake(stable(news.contentHashes));
+      o.digest = fake(stable(news.contentHashes));
       break;
   }
   return o;

@@ -39,7 +39,7 @@ export const DriverVerifierArgsSchema = z
       .strict(),
     /** The flag names the level was made of (for people; the level is what is written). */
     flags: z.array(z.string()),
-    /** ImageCommit's `wimSha256`: after the WIM changed, the hive is checked again (and rewritten if needed). */
+    /** ImageCommit's `wimDigest`: after the WIM changed, the hive is checked again (and rewritten if needed). */
     imageRevision: z.string().min(1),
     /** The stack's own folder for the untouched copy of the hive and the edited one; removed on delete. */
     stateDir: z.string().min(1),
@@ -55,7 +55,11 @@ export type DriverVerifierArgs = z.input<typeof DriverVerifierArgsSchema>;
 export const DriverVerifierDecl = declare({
   type: "DriverVerifier",
   provider: "driver-verifier",
-  version: 1,
+  // v2: the WIM's identity is a tree digest (as ImageCommit's v2); a v1 state's sha256 is kept as a plain digest
+  version: 2,
+  migrations: {
+    1: ({ wimSha256, ...s }) => ({ ...s, wimDigest: wimSha256 }),
+  },
   args: DriverVerifierArgsSchema,
   outputs: {
     /** The control set the values were written in (`ControlSet001`). */
@@ -67,8 +71,10 @@ export const DriverVerifierDecl = declare({
     writtenSha1: z.string(),
     /** Whether the untouched hive is kept (destroy can put it back byte for byte). */
     pristineKept: z.boolean(),
-    /** The WIM's sha256 and size after the write (the ISO rebuilds when it changes). */
-    wimSha256: z.string(),
+    /** The WIM's tree digest and size after the write (the ISO rebuilds when it changes). */
+    wimDigest: z.string(),
+    /** Only in a state from before v2 (until the next write): the program reads the identity from here then. */
+    wimSha256: z.string().optional(),
     wimSize: z.number().int(),
     /** `hive` when the last refresh found the image's hive changed (fixed by the next up). */
     drift: z.array(z.string()),

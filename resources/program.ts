@@ -135,6 +135,16 @@ export function folderDigest(
 }
 
 /**
+ * A file's identity from a resource's outputs: its tree digest, or, in a state written before the digest existed
+ * (until the resource writes again), the sha256 the state stored under the old name. The old name is read only
+ * when the digest is absent: an output a state lacks is unknown in a preview, so reading it always would make every
+ * preview of a new state show the dependents as changing.
+ */
+function identity(digest: pulumi.Output<string>, legacy: pulumi.Output<string | undefined>): pulumi.Output<string> {
+  return digest.apply((d) => (d ? pulumi.output(d) : legacy.apply((s) => s ?? "")));
+}
+
+/**
  * Compose the stack's resources. Throws for a bad project or any other bad input (each problem naming its config
  * key: stack/preflight.ts) before any resource is registered, so a bad input changes nothing.
  */
@@ -213,13 +223,15 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
         mount: image.ref,
         values: verifierValues(verifierDrivers(config, outputKinds), t.verifier.flags),
         flags: t.verifier.flags,
-        imageRevision: commit.wimSha256,
+        imageRevision: identity(commit.wimDigest, commit.wimSha256),
         stateDir: r.verifierDir,
       },
       opts,
     );
   }
-  const wimSha256 = verifier ? verifier.wimSha256 : commit.wimSha256;
+  const wimDigest = verifier
+    ? identity(verifier.wimDigest, verifier.wimSha256)
+    : identity(commit.wimDigest, commit.wimSha256);
 
   // the driver test (the pre-flight): on the committed image's folder, after every write to the WIM
   let driverTest: StackOutputs["driverTest"] = {
@@ -288,14 +300,13 @@ export function composeStack(config: StackConfig, root: string, stackName: strin
   const mediaHash = mediaFingerprint(r.mediaDir, exclude, cache);
   // a preview writes nothing; the cache file is the claim's (removed with it on destroy)
   if (!pulumi.runtime.isDryRun()) cache.save();
-  const contentHashes = pulumi.all([wimSha256, bcd.storeHashes]).apply(([wim, stores]) => {
+  const contentHashes = pulumi.all([wimDigest, bcd.storeHashes]).apply(([wim, stores]) => {
     const h: Record<string, string> = { "sources/boot.wim": wim, media: mediaHash };
     for (const s of r.stores) h[s.rel] = stores[s.path];
     return h;
   });
   const iso = new WinPeIso("winpe-iso", { ...w.iso, contentHashes }, opts);
-  // the ISO's identity; a state from before WinPeIso v2 has it as `sha256` until the ISO is written again
-  const isoDigest = pulumi.all([iso.digest, iso.sha256]).apply(([d, s]) => d || s || "");
+  const isoDigest = identity(iso.digest, iso.sha256);
 
   let vmStartCommand: pulumi.Output<string> | string = "(vm.enabled is false)";
   let bootCheck: pulumi.Output<string> | string = "";

@@ -11,7 +11,7 @@ import {
   SYSTEM_HIVE_PATH,
 } from "../../formats/verifier";
 import { writeFileAtomic } from "../../runtime/atomic";
-import { fileDigests, sha1 } from "../../runtime/digest";
+import { fileTreeDigest, sha1 } from "../../runtime/digest";
 import { report } from "../../runtime/progress";
 import { imageBackend } from "../../toolchains";
 import type { ImageBackend, StepContext } from "../../toolchains/types";
@@ -142,14 +142,14 @@ async function apply(olds: Record<string, unknown> | undefined, news: Record<str
     if (after?.sha1 !== writtenSha1)
       throw new Error(`${TYPE}: after the commit the image does not hold the edited hive at ${HIVE}`);
   }
-  const w = fileDigests(m.wim);
+  const w = fileTreeDigest(m.wim);
   return stateFor(D, a, {
     controlSet,
     previous: previous!,
     originalSha1,
     writtenSha1,
     pristineKept,
-    wimSha256: w.sha256,
+    wimDigest: w.digest,
     wimSize: w.size,
     drift: [],
   });

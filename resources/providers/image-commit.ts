@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { readWimFacts, WimFormatError } from "../../formats/wim";
-import { fileSha256 } from "../../runtime/digest";
+import { fileDigestLike, fileTreeDigest } from "../../runtime/digest";
 import { report } from "../../runtime/progress";
 import { imageBackend } from "../../toolchains";
 import type { ImageChange, StepContext } from "../../toolchains/types";
@@ -86,8 +86,9 @@ async function commit(olds: Record<string, unknown> | undefined, news: Record<st
   if (wrong.length > 0) {
     throw new Error(`${TYPE}: after the commit the image does not hold the expected content at ${wrong.join(", ")}`);
   }
-  const w = fileSha256(a.mount.wim);
-  return stateFor(D, a, { committed: a.files, wimSha256: w.sha256, wimSize: w.size, drift: [] });
+  // after wimlib's append, known from the pieces it changed (toolchains/open/wim-appends.ts) without a full read
+  const w = fileTreeDigest(a.mount.wim);
+  return stateFor(D, a, { committed: a.files, wimDigest: w.digest, wimSize: w.size, drift: [] });
 }
 
 export async function create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
@@ -104,31 +105,31 @@ export async function update(
   return { outs: await commit(olds, news) };
 }
 
-/** Refresh: compares the image's files and the WIM's sha256 with what was committed. */
+/** Refresh: compares the image's files and the WIM's digest with what was committed. */
 export async function read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
   const s = stateOf(D, props);
   const { mount, committed } = s;
   const drift: string[] = [];
-  let wimSha256 = "";
+  let wimDigest = "";
   let wimSize = 0;
   try {
-    const w = fileSha256(mount.wim);
-    wimSha256 = w.sha256;
-    wimSize = w.size;
+    // of the kind the state holds (a tree digest; a plain sha256 in a state from before v2)
+    wimDigest = fileDigestLike(mount.wim, s.wimDigest);
+    wimSize = fs.statSync(mount.wim).size;
   } catch {
-    return { id, props: { ...s, drift: ["<wim>"], wimSha256: "", wimSize: 0 } };
+    return { id, props: { ...s, drift: ["<wim>"], wimDigest: "", wimSize: 0 } };
   }
   const damaged = wimDamage(mount);
   if (damaged) {
     void report(TYPE, damaged, "warning");
-    return { id, props: { ...s, drift: ["<wim>"], wimSha256, wimSize } };
+    return { id, props: { ...s, drift: ["<wim>"], wimDigest, wimSize } };
   }
   const dests = Object.keys(committed);
   const seen = await (await imageBackend(mount.toolchain)).imageFileHashes(mount, dests, ctxFor(mount));
   for (const d of dests) if (seen[d]?.sha1 !== committed[d].sha1) drift.push(d);
   if (drift.length > 0)
     void report(TYPE, `the WIM no longer holds what was committed at: ${drift.join(", ")}`, "warning");
-  return { id, props: { ...s, drift, wimSha256, wimSize } };
+  return { id, props: { ...s, drift, wimDigest, wimSize } };
 }
 
 /**

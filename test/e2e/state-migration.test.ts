@@ -66,13 +66,14 @@ describe("state migration: a version-0 state is read, diffed and destroyed by to
     // the old state predates the driver test (issue 17): its create is the one change, every old resource is the same
     const events: EngineEvent[] = [];
     const p = await stack.preview({ onEvent: (e) => events.push(e) });
-    // one preview-only artifact of an upgrade: the ISO's identity is WinPeIso's `digest` since v2; the old state
-    // stores it as `sha256`, and Pulumi resolves an output a stored state lacks as unknown in a preview, so
-    // VmBootMedia (whose isoDigest input comes from it) shows as a possible update. The up below knows the value
-    // (the program falls back to the stored `sha256`) and changes nothing there.
-    expect(p.changeSummary).toEqual({ same: 9, create: 1, update: 1 });
+    // one preview-only artifact of an upgrade: the WIM's and the ISO's identities are ImageCommit's `wimDigest` and
+    // WinPeIso's `digest` since their v2; the old state stores them as `wimSha256` and `sha256`, and Pulumi resolves
+    // an output a stored state lacks as unknown in a preview, so WinPeIso and VmBootMedia (whose inputs come from
+    // them) show as possible updates. The up below knows the values (the program falls back to the stored sha256s)
+    // and changes nothing there.
+    expect(p.changeSummary).toEqual({ same: 8, create: 1, update: 2 });
     expect(opsByType(events).create).toEqual(["DriverTest"]);
-    expect(opsByType(events).update).toEqual(["VmBootMedia"]);
+    expect(opsByType(events).update).toEqual(["VmBootMedia", "WinPeIso"]);
     const u = await stack.up();
     expect(u.summary.resourceChanges).toEqual({ same: 10, create: 1 });
     const tools = readToolLog(toolLog);

@@ -13,7 +13,7 @@ import { DriverVerifierDecl } from "../../resources/driver-verifier";
 import { ImageCommitDecl } from "../../resources/image-commit";
 import { InjectedFilesDecl } from "../../resources/injected-files";
 import { MountedImageDecl } from "../../resources/mounted-image";
-import { diffArgs, StateError, stateOf } from "../../resources/providers/kit";
+import { diffArgs, migratedState, StateError, stateOf } from "../../resources/providers/kit";
 import { TestCertificateDecl } from "../../resources/test-certificate";
 import { ToolProbeDecl } from "../../resources/tool-probe";
 import { VmBootMediaDecl } from "../../resources/vm-boot-media";
@@ -202,5 +202,16 @@ describe("WinPeIso state version 2 (tree digest)", () => {
       contentHashes: { "sources/boot.wim": "a" },
     }) as Record<string, unknown>;
     expect(diffArgs(WinPeIsoDecl, v1, news).changes).toBe(false);
+  });
+});
+
+describe("ImageCommit and DriverVerifier state version 2 (the WIM's tree digest)", () => {
+  it("a version-1 state keeps its wimSha256 as a plain wimDigest", () => {
+    const s = migratedState(ImageCommitDecl, { wimSha256: "a".repeat(64), wimSize: 3, stateVersion: 1 });
+    expect(s).toMatchObject({ wimDigest: "a".repeat(64), wimSize: 3 });
+    expect(s).not.toHaveProperty("wimSha256");
+    const v = migratedState(DriverVerifierDecl, { wimSha256: "b".repeat(64), wimSize: 4, stateVersion: 1 });
+    expect(v).toMatchObject({ wimDigest: "b".repeat(64), wimSize: 4 });
+    expect(v).not.toHaveProperty("wimSha256");
   });
 });

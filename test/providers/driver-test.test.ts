@@ -203,7 +203,7 @@ describe("DriverTest and DriverVerifier providers (open toolchain, real WIM, Win
     mount: ref,
     values: { VerifyDrivers: "sioctl.sys", VerifyDriverLevel: level },
     flags: ["standard"],
-    imageRevision: commit.wimSha256,
+    imageRevision: commit.wimDigest,
     stateDir: path.join(dir, "WinPE_amd64", ".winpe-lab", "verifier"),
   });
 

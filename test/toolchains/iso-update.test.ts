@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../formats/bcd/store";
-import { sha256 } from "../../runtime/digest";
+import { fileTreeDigest, sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
 import { bootCheck } from "../../toolchains/open/boot";
 import { copype } from "../../toolchains/open/copype";
@@ -134,7 +134,12 @@ async function addToWim(w: Ws, bytes: number, recorded = false): Promise<void> {
     cwd: src,
     resource: "test:iso-update",
   });
-  if (recorded) expect(afterAppend(wimAppendsDir(w.stateDir), wim, before)).toBe(true);
+  if (recorded) {
+    expect(afterAppend(wimAppendsDir(w.stateDir), wim, before)).toBe(true);
+    // the WIM's tree digest the record made (only the changed pieces hashed when it had the previous ones) is the
+    // one of every byte, computed here
+    expect(fileTreeDigest(wim).digest).toBe(treeDigestHere(fs.readFileSync(wim)));
+  }
 }
 
 /** Set testsigning in every BCD store of the media (our BCD module, as BcdSettings does). */

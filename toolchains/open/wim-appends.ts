@@ -12,6 +12,10 @@
  * else records nothing (the ISO update then compares the bytes, as before). Identities are {@link StatId}s: a
  * later write by anyone changes the WIM's mtime/ctime, so a record never vouches for a WIM changed since.
  *
+ * The same record keeps the WIM's tree digest (runtime/digest.ts: sha256 over its 1 MiB pieces, the WIM's identity
+ * in ImageCommit's state): after an append only the pieces holding the header and those from the old kept end on
+ * are hashed again, the others are the recorded ones (the appended WIM keeps those bytes, as above).
+ *
  * Where: `<stateDir>/wim-appends/<sha256(path)[:24]>.json` (stateDir: the working folder's `.winpe-lab`), the
  * last {@link KEEP} appends, written atomically.
  */
@@ -20,6 +24,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { WIM_HEADER_BYTES, wimHeaderResources, wimKeptEnd } from "../../formats/wim";
 import { writeFileAtomic } from "../../runtime/atomic";
+import {
+  fileTreeDigest,
+  rememberTreeDigest,
+  sha256,
+  TREE_CHUNK_BYTES,
+  type TreeDigest,
+  treeDigestOf,
+} from "../../runtime/digest";
 import { type StatId, sameStat, statId } from "../../runtime/stat-id";
 
 /** How many appends a record keeps (a chain longer than this since the ISO was written falls back to a compare). */
@@ -36,6 +48,8 @@ interface WimAppendRecord {
   version: 1;
   wim: string;
   appends: WimAppend[];
+  /** The WIM's tree digest pieces (runtime/digest.ts) at `stat`: the next append rehashes only what it changed. */
+  tree?: { stat: StatId; chunks: string[] };
 }
 
 /** The folder of the records of a working folder's WIMs. */
@@ -116,11 +130,13 @@ export function afterAppend(dir: string, wim: string, before: BeforeAppend | und
       fs.rmSync(file, { force: true });
       return false;
     }
-    const old = readRecord(dir, wim)?.appends ?? [];
+    const prior = readRecord(dir, wim);
+    const tree = appendedTree(wim, now!, before!, prior?.tree);
     const rec: WimAppendRecord = {
       version: 1,
       wim: path.resolve(wim),
-      appends: [...old, { from: before!.stat, to: now!, keptEnd: before!.keptEnd }].slice(-KEEP),
+      appends: [...(prior?.appends ?? []), { from: before!.stat, to: now!, keptEnd: before!.keptEnd }].slice(-KEEP),
+      ...(tree ? { tree: { stat: now!, chunks: tree.chunks } } : {}),
     };
     fs.mkdirSync(dir, { recursive: true });
     writeFileAtomic(file, `${JSON.stringify(rec)}\n`, 0o644);
@@ -128,6 +144,55 @@ export function afterAppend(dir: string, wim: string, before: BeforeAppend | und
   } catch {
     return false;
   }
+}
+
+/**
+ * The appended WIM's tree digest: from the recorded pieces of the WIM before the append (when the record has them
+ * for that identity) with the first piece (the rewritten header) and every piece from the old kept end on hashed
+ * again; else every piece hashed. Remembered in this process's digest cache (the provider asks for it next).
+ * Undefined when the WIM changed while it was read.
+ */
+function appendedTree(
+  wim: string,
+  now: StatId,
+  before: BeforeAppend,
+  prior: WimAppendRecord["tree"],
+): TreeDigest | undefined {
+  let tree: TreeDigest;
+  if (
+    prior &&
+    sameStat(prior.stat, before.stat) &&
+    prior.chunks.length === Math.ceil(before.stat.size / TREE_CHUNK_BYTES)
+  ) {
+    const T = TREE_CHUNK_BYTES;
+    const count = Math.ceil(now.size / T);
+    const chunks: string[] = [];
+    const fd = fs.openSync(wim, "r");
+    try {
+      const buf = Buffer.allocUnsafe(T);
+      for (let i = 0; i < count; i++) {
+        // kept: not the header's piece, wholly before the old kept end (and so inside the old file)
+        if (i >= 1 && (i + 1) * T <= before.keptEnd) {
+          chunks.push(prior.chunks[i]!);
+          continue;
+        }
+        const n = Math.min(T, now.size - i * T);
+        let got = 0;
+        while (got < n) {
+          const r = fs.readSync(fd, buf, got, n - got, i * T + got);
+          if (r <= 0) return undefined;
+          got += r;
+        }
+        chunks.push(sha256(buf.subarray(0, n)));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    tree = { digest: treeDigestOf(chunks), size: now.size, chunks };
+  } else tree = fileTreeDigest(wim);
+  if (!sameStat(statId(wim), now) || tree.size !== now.size) return undefined;
+  rememberTreeDigest(wim, tree);
+  return tree;
 }
 
 /**
