@@ -12,11 +12,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256 } from "../../runtime/digest";
 import { runTool } from "../../runtime/exec";
 import { opsByType } from "../helpers/demo-stack";
 import { npmInstall, packFromCopy, tarballFiles } from "../helpers/pack";
 import { REPO_ROOT, readToolLog, TEST_PASSPHRASE } from "../helpers/pulumi";
+import { treeDigestHere } from "../helpers/tree-digest";
 import { type HiddenEngine, hiddenCheckoutEngine } from "./hidden-checkout";
 
 const PROJECT = "my-winpe-media";
@@ -60,7 +60,7 @@ export const isoPath = full.isoPath;
 export const isoDigest = full.isoDigest;
 export const injectedFiles = full.injectedFiles;
 export const bootCheck = full.bootCheck;
-export const smallIsoSha256 = iso.digest;
+export const smallIsoDigest = iso.digest;
 // what this program could see: the package it imports, and whether the checkout was visible
 export const winpeLabModule = require.resolve("winpe-lab");
 export const checkoutVisible = fs.existsSync(${JSON.stringify(path.join(REPO_ROOT, "package.json"))});
@@ -232,7 +232,7 @@ describe("winpe-lab installed from its npm pack tarball into a project outside t
       "Windows/Ioctl/sioctl.sys",
     ]);
     expect(fs.existsSync(path.join(project, "winpe_amd64.iso"))).toBe(true);
-    expect(sha256(fs.readFileSync(path.join(project, "small.iso")))).toBe(r.outputs.smallIsoSha256.value);
+    expect(treeDigestHere(fs.readFileSync(path.join(project, "small.iso")))).toBe(r.outputs.smallIsoDigest.value);
     // the stack, composeStack's resources, bcd and iso: every one created
     const state = await stack.exportStack();
     const resources = (state.deployment.resources ?? []) as Array<{
