@@ -6,7 +6,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "./atomic";
-import { type StatId, sameStat as sameStatId, statId } from "./stat-id";
+import { type StatId, sameStat, statId, statIdOf } from "./stat-id";
 
 export function sha256(data: Uint8Array | string): string {
   return crypto.createHash("sha256").update(data).digest("hex");
@@ -17,21 +17,14 @@ export function sha1(data: Uint8Array | string): string {
   return crypto.createHash("sha1").update(data).digest("hex");
 }
 
-interface CacheEntry {
-  size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-  ino: number;
+/** A cached digest of a file while it has the identity (runtime/stat-id.ts) the entry holds. */
+interface CacheEntry extends StatId {
   digest: string;
   /** absent when only the sha256 was asked for ({@link fileSha256}) */
   sha1?: string;
 }
 
 const memoryCache = new Map<string, CacheEntry>();
-
-function keyOf(st: fs.BigIntStats): Omit<CacheEntry, "digest" | "sha1"> {
-  return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: Number(st.ino) };
-}
 
 export interface FileDigests {
   sha256: string;
@@ -50,8 +43,7 @@ export function sha256File(file: string): string {
  * identity needs: one hash of a 400 MB file instead of two).
  */
 export function fileSha256(file: string): { sha256: string; size: number } {
-  const st = fs.statSync(file, { bigint: true });
-  const k = keyOf(st);
+  const k = statIdOf(fs.statSync(file, { bigint: true }));
   const hit = memoryCache.get(file);
   if (hit && sameStat(hit, k)) return { sha256: hit.digest, size: hit.size };
   const [digest] = hashFile(file, ["sha256"]);
@@ -61,17 +53,12 @@ export function fileSha256(file: string): { sha256: string; size: number } {
 
 /** sha256 and SHA-1 of a file in one pass, cached like {@link sha256File}. */
 export function fileDigests(file: string): FileDigests {
-  const st = fs.statSync(file, { bigint: true });
-  const k = keyOf(st);
+  const k = statIdOf(fs.statSync(file, { bigint: true }));
   const hit = memoryCache.get(file);
   if (hit?.sha1 !== undefined && sameStat(hit, k)) return { sha256: hit.digest, sha1: hit.sha1, size: hit.size };
   const [digest, sha1] = hashFile(file, ["sha256", "sha1"]);
   memoryCache.set(file, { ...k, digest, sha1 });
   return { sha256: digest, sha1, size: k.size };
-}
-
-function sameStat(hit: CacheEntry, k: Omit<CacheEntry, "digest" | "sha1">): boolean {
-  return hit.size === k.size && hit.mtimeNs === k.mtimeNs && hit.ctimeNs === k.ctimeNs && hit.ino === k.ino;
 }
 
 /** The file's digests (hex) with each algorithm, in one streamed pass. */
@@ -119,28 +106,38 @@ export function treeDigestOf(chunks: readonly string[]): string {
   return `${TREE_DIGEST_PREFIX}${h.digest("hex")}`;
 }
 
-const treeCache = new Map<string, { key: Omit<CacheEntry, "digest" | "sha1">; tree: TreeDigest }>();
+const treeCache = new Map<string, { key: StatId; tree: TreeDigest }>();
 
-/** The tree digest of a file (one streamed pass; cached by path+size+mtime+ctime+inode like {@link fileSha256}). */
-export function fileTreeDigest(file: string): TreeDigest {
-  const st = fs.statSync(file, { bigint: true });
-  const k = keyOf(st);
+/**
+ * The tree digest of a file, cached by its identity like {@link fileSha256}. `reuse`: pieces known from an earlier
+ * state of the file (e.g. before an append that keeps them, toolchains/open/wim-appends.ts): piece `i` is taken
+ * from `reuse.chunks` where `reuse.keep(i)`, every other piece is read and hashed.
+ * @throws when the file is shorter than its size said while it is read (it changed meanwhile)
+ */
+export function fileTreeDigest(
+  file: string,
+  reuse?: { chunks: readonly string[]; keep: (piece: number) => boolean },
+): TreeDigest {
+  const k = statIdOf(fs.statSync(file, { bigint: true }));
   const hit = treeCache.get(file);
-  if (hit && sameStat({ ...hit.key, digest: "" }, k)) return hit.tree;
+  if (hit && sameStat(hit.key, k)) return hit.tree;
   const chunks: string[] = [];
   const fd = fs.openSync(file, "r");
   try {
     const buf = Buffer.allocUnsafe(TREE_CHUNK_BYTES);
-    for (;;) {
-      let got = 0;
-      while (got < buf.length) {
-        const n = fs.readSync(fd, buf, got, buf.length - got, null);
-        if (n <= 0) break;
-        got += n;
+    for (let i = 0; i * TREE_CHUNK_BYTES < k.size; i++) {
+      const known = reuse?.keep(i) ? reuse.chunks[i] : undefined;
+      if (known !== undefined) {
+        chunks.push(known);
+        continue;
       }
-      if (got === 0) break;
-      chunks.push(sha256(buf.subarray(0, got)));
-      if (got < buf.length) break;
+      const n = Math.min(TREE_CHUNK_BYTES, k.size - i * TREE_CHUNK_BYTES);
+      for (let got = 0; got < n; ) {
+        const r = fs.readSync(fd, buf, got, n - got, i * TREE_CHUNK_BYTES + got);
+        if (r <= 0) throw new Error(`${file} changed while it was hashed (ends before byte ${k.size})`);
+        got += r;
+      }
+      chunks.push(sha256(buf.subarray(0, n)));
     }
   } finally {
     fs.closeSync(fd);
@@ -148,12 +145,6 @@ export function fileTreeDigest(file: string): TreeDigest {
   const tree = { digest: treeDigestOf(chunks), size: k.size, chunks };
   treeCache.set(file, { key: k, tree });
   return tree;
-}
-
-/** Remember `tree` as the tree digest of `file` as it is now (its writer computed it from what it wrote). */
-export function rememberTreeDigest(file: string, tree: TreeDigest): void {
-  const st = fs.statSync(file, { bigint: true });
-  if (Number(st.size) === tree.size) treeCache.set(file, { key: keyOf(st), tree });
 }
 
 /**
@@ -189,7 +180,7 @@ export function vouchFor(dir: string, files: readonly { path: string; sha256: st
     for (const f of files) {
       const a = statId(f.path);
       if (!a || fileSha256(f.path).sha256 !== f.sha256) continue;
-      if (sameStatId(a, statId(f.path))) stats[f.path] = a;
+      if (sameStat(a, statId(f.path))) stats[f.path] = a;
     }
     fs.mkdirSync(dir, { recursive: true });
     const file = voucherFile(dir, files);
@@ -226,7 +217,7 @@ export function changedFiles(files: readonly { path: string; sha256: string }[],
   for (const f of files) {
     try {
       const v = vouched[f.path];
-      if (v && sameStatId(v, statId(f.path))) continue;
+      if (v && sameStat(v, statId(f.path))) continue;
       if (fileSha256(f.path).sha256 !== f.sha256) changed.push(f.path);
     } catch {
       changed.push(f.path);
@@ -271,8 +262,7 @@ export class PersistentDigestCache {
 
   /** sha256 (and SHA-1) of `file`, from the cache when its stat matches. */
   digests(file: string): FileDigests {
-    const st = fs.statSync(file, { bigint: true });
-    const k = keyOf(st);
+    const k = statIdOf(fs.statSync(file, { bigint: true }));
     const hit = this.entries[file];
     if (hit?.sha1 !== undefined && sameStat(hit, k)) return { sha256: hit.digest, sha1: hit.sha1, size: hit.size };
     const d = fileDigests(file);

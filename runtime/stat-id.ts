@@ -13,17 +13,21 @@ export interface StatId {
   ctimeNs: string;
 }
 
+/** The identity in `st` (a `{ bigint: true }` stat). */
+export function statIdOf(st: fs.BigIntStats): StatId {
+  return {
+    dev: st.dev.toString(),
+    ino: st.ino.toString(),
+    size: Number(st.size),
+    mtimeNs: st.mtimeNs.toString(),
+    ctimeNs: st.ctimeNs.toString(),
+  };
+}
+
 /** The identity of `file` now, or undefined when it cannot be stat'ed. */
 export function statId(file: string): StatId | undefined {
   try {
-    const st = fs.statSync(file, { bigint: true });
-    return {
-      dev: st.dev.toString(),
-      ino: st.ino.toString(),
-      size: Number(st.size),
-      mtimeNs: st.mtimeNs.toString(),
-      ctimeNs: st.ctimeNs.toString(),
-    };
+    return statIdOf(fs.statSync(file, { bigint: true }));
   } catch {
     return undefined;
   }

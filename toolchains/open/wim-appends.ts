@@ -24,14 +24,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { WIM_HEADER_BYTES, wimHeaderResources, wimKeptEnd } from "../../formats/wim";
 import { writeFileAtomic } from "../../runtime/atomic";
-import {
-  fileTreeDigest,
-  rememberTreeDigest,
-  sha256,
-  TREE_CHUNK_BYTES,
-  type TreeDigest,
-  treeDigestOf,
-} from "../../runtime/digest";
+import { fileTreeDigest, TREE_CHUNK_BYTES, type TreeDigest } from "../../runtime/digest";
 import { type StatId, sameStat, statId } from "../../runtime/stat-id";
 
 /** How many appends a record keeps (a chain longer than this since the ISO was written falls back to a compare). */
@@ -147,10 +140,10 @@ export function afterAppend(dir: string, wim: string, before: BeforeAppend | und
 }
 
 /**
- * The appended WIM's tree digest: from the recorded pieces of the WIM before the append (when the record has them
- * for that identity) with the first piece (the rewritten header) and every piece from the old kept end on hashed
- * again; else every piece hashed. Remembered in this process's digest cache (the provider asks for it next).
- * Undefined when the WIM changed while it was read.
+ * The appended WIM's tree digest: with the recorded pieces of the WIM before the append (when the record has them
+ * for that identity), the first piece (the rewritten header) and every piece from the old kept end on are hashed
+ * again, the others kept; else every piece is hashed. Cached in this process (runtime/digest.ts) for the provider
+ * that asks next. Undefined when the WIM changed while it was read.
  */
 function appendedTree(
   wim: string,
@@ -158,41 +151,13 @@ function appendedTree(
   before: BeforeAppend,
   prior: WimAppendRecord["tree"],
 ): TreeDigest | undefined {
-  let tree: TreeDigest;
-  if (
-    prior &&
-    sameStat(prior.stat, before.stat) &&
-    prior.chunks.length === Math.ceil(before.stat.size / TREE_CHUNK_BYTES)
-  ) {
-    const T = TREE_CHUNK_BYTES;
-    const count = Math.ceil(now.size / T);
-    const chunks: string[] = [];
-    const fd = fs.openSync(wim, "r");
-    try {
-      const buf = Buffer.allocUnsafe(T);
-      for (let i = 0; i < count; i++) {
-        // kept: not the header's piece, wholly before the old kept end (and so inside the old file)
-        if (i >= 1 && (i + 1) * T <= before.keptEnd) {
-          chunks.push(prior.chunks[i]!);
-          continue;
-        }
-        const n = Math.min(T, now.size - i * T);
-        let got = 0;
-        while (got < n) {
-          const r = fs.readSync(fd, buf, got, n - got, i * T + got);
-          if (r <= 0) return undefined;
-          got += r;
-        }
-        chunks.push(sha256(buf.subarray(0, n)));
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    tree = { digest: treeDigestOf(chunks), size: now.size, chunks };
-  } else tree = fileTreeDigest(wim);
-  if (!sameStat(statId(wim), now) || tree.size !== now.size) return undefined;
-  rememberTreeDigest(wim, tree);
-  return tree;
+  const T = TREE_CHUNK_BYTES;
+  const usable = prior && sameStat(prior.stat, before.stat) && prior.chunks.length === Math.ceil(before.stat.size / T);
+  const tree = fileTreeDigest(
+    wim,
+    usable ? { chunks: prior.chunks, keep: (i) => i >= 1 && (i + 1) * T <= before.keptEnd } : undefined,
+  );
+  return sameStat(statId(wim), now) && tree.size === now.size ? tree : undefined;
 }
 
 /**
